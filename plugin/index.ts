@@ -1,0 +1,93 @@
+/**
+ * `dualtape/babel`: rewrites the functions handed to dualtape's entry points
+ * (and the functions they call, and functions marked 'use differentiable')
+ * into calls on the dualtape runtime. See targets.ts for what is compiled,
+ * rewrite.ts for how, activity.ts for what is left native.
+ */
+import { declare } from '@babel/helper-plugin-utils';
+import type { NodePath, PluginObj, PluginPass } from '@babel/core';
+import type * as BabelTypes from '@babel/types';
+import { Context } from './context.js';
+import { ENTRY_POINTS } from './names.js';
+import { compileFunction } from './rewrite.js';
+import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
+
+export interface DualtapeBabelOptions {
+  /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
+  runtime?: string;
+}
+
+const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPass> => {
+  api.assertVersion('^7.0.0-0 || ^8.0.0-0');
+  const t = api.types;
+  const runtime = options.runtime ?? 'dualtape';
+  const opsModule = `${runtime}/ops`;
+
+  function transform(program: NodePath<BabelTypes.Program>): void {
+    const body = program.node.body;
+    // Already compiled (a second pass over our own output): nothing to do.
+    if (body.some((s) => t.isImportDeclaration(s) && s.source.value === opsModule)) return;
+
+    const entrySpecifiers = new Set<object>();
+    const namespaceSpecifiers = new Set<object>();
+    for (const s of body) {
+      if (!t.isImportDeclaration(s) || s.source.value !== runtime || s.importKind === 'type') continue;
+      for (const spec of s.specifiers) {
+        if (t.isImportNamespaceSpecifier(spec)) namespaceSpecifiers.add(spec);
+        else if (t.isImportSpecifier(spec) && spec.importKind !== 'type') {
+          const imported = t.isIdentifier(spec.imported) ? spec.imported.name : spec.imported.value;
+          if (ENTRY_POINTS.has(imported)) entrySpecifiers.add(spec);
+        }
+      }
+    }
+    const fileDirective = fileHasDirective(program.node);
+    if (entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
+
+    const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers);
+    const roots = collectRoots(program, ctx, fileDirective);
+    const twins = createTwins(roots, ctx);
+    const anonymous = roots.anonymous.map((fn) => wrapAnonymous(fn, ctx));
+    for (const call of roots.factoryCalls) {
+      call.get('callee').replaceWith(t.callExpression(ctx.helper('callable'), [call.node.callee as BabelTypes.Expression]));
+    }
+    // New declarations must be known to the scope before the rewrite looks names up.
+    program.scope.crawl();
+
+    for (const [fn, strict] of twins) compileFunction(fn, ctx, strict);
+    for (const fn of anonymous) compileFunction(fn, ctx, true);
+    // Inline roots inside another inline root are compiled with it.
+    const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
+    for (const fn of inline) {
+      compileFunction(fn, ctx, true);
+      ctx.done.add(fn.node);
+      fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]));
+    }
+    // Re-crawl so later plugins (TypeScript's import elision) see the references to our imports.
+    program.scope.crawl();
+  }
+
+  return {
+    name: 'dualtape',
+    visitor: {
+      Program(path) {
+        transform(path);
+      },
+    },
+  };
+});
+
+/** Is there a 'use differentiable' directive in some function body? */
+function mentionsDirective(program: NodePath<BabelTypes.Program>): boolean {
+  let found = false;
+  program.traverse({
+    Directive(path) {
+      if (path.node.value.value === 'use differentiable') {
+        found = true;
+        path.stop();
+      }
+    },
+  });
+  return found;
+}
+
+export default plugin;

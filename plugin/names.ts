@@ -1,0 +1,51 @@
+/**
+ * What the plugin maps to the runtime (`dualtape/ops`). The plugin never
+ * knows a derivative: it maps each operator and `Math.*` function to a rule
+ * key, and `runtime/rules.ts` holds the rule.
+ */
+
+/** Entry points exported by `dualtape` whose first argument is a function to differentiate. */
+export const ENTRY_POINTS: ReadonlySet<string> = new Set([
+  'grad', 'valueAndGrad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp', 'checkpoint', 'compareModes',
+]);
+
+/** Arithmetic operators (and their compound assignments). `+` is `plus`: it also concatenates strings. */
+export const ARITHMETIC: Readonly<Record<string, string>> = {
+  '+': 'plus', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod', '**': 'pow',
+};
+
+/** Comparisons look at the values. */
+export const COMPARISON: Readonly<Record<string, string>> = {
+  '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge', '===': 'eq', '!==': 'ne', '==': 'looseEq', '!=': 'looseNe',
+};
+
+/** Integer operators: piecewise constant, they take the plain value (derivative 0). */
+export const BITWISE: ReadonlySet<string> = new Set(['|', '&', '^', '<<', '>>', '>>>']);
+
+/** `Math.*` functions with a rule or a piecewise-constant definition in the runtime. */
+export const MATH: ReadonlySet<string> = new Set([
+  'abs', 'sign', 'sqrt', 'cbrt', 'exp', 'expm1', 'log', 'log1p', 'log2', 'log10', 'pow',
+  'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh',
+  'asinh', 'acosh', 'atanh', 'hypot', 'max', 'min', 'floor', 'ceil', 'round', 'trunc', 'fround',
+]);
+
+/** `Math.*` functions whose result is a plain number whatever the arguments. */
+export const MATH_CONSTANT_RESULT: ReadonlySet<string> = new Set([
+  'floor', 'ceil', 'round', 'trunc', 'sign', 'random', 'imul', 'clz32',
+]);
+
+/** `Math.*` integer functions that take plain values. */
+export const MATH_INTEGER: ReadonlySet<string> = new Set(['imul', 'clz32']);
+
+/** Predicates that must look at the value: `isNaN(x)`, `Number.isFinite(x)`, ... */
+export const GLOBAL_PREDICATES: ReadonlySet<string> = new Set(['isNaN', 'isFinite']);
+export const NUMBER_PREDICATES: ReadonlySet<string> = new Set(['isNaN', 'isFinite', 'isInteger', 'isSafeInteger']);
+
+/** Typed arrays: storing a value that carries a derivative into one would drop it. */
+export const TYPED_ARRAYS: ReadonlySet<string> = new Set([
+  'Float64Array', 'Float32Array', 'Float16Array', 'Int8Array', 'Int16Array', 'Int32Array',
+  'Uint8Array', 'Uint8ClampedArray', 'Uint16Array', 'Uint32Array',
+]);
+
+/** The directive that marks a file or function body for compilation. */
+export const DIRECTIVE = 'use differentiable';

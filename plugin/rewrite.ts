@@ -1,0 +1,341 @@
+/**
+ * Rewriting one compiled function: operators on values that may carry a
+ * derivative become calls to `dualtape/ops`, `Math.*` calls become their
+ * differentiable versions, tests on such values look at their value, and
+ * calls to other functions go to their differentiable twins.
+ *
+ * The visitor works top-down: a node is rewritten on entry, while its
+ * children are still the original nodes the activity analysis looked at;
+ * the traversal then continues into the (moved) children. Nodes we build are
+ * remembered in `done` so they are not rewritten twice.
+ */
+import type { NodePath, Visitor } from '@babel/traverse';
+import type * as BabelTypes from '@babel/types';
+import { Activity } from './activity.js';
+import type { Context } from './context.js';
+import { ARITHMETIC, BITWISE, COMPARISON, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, TYPED_ARRAYS } from './names.js';
+
+type T = typeof import('@babel/core').types;
+type Expr = BabelTypes.Expression;
+
+interface State {
+  ctx: Context;
+  act: Activity;
+  /** Build errors for unsupported stores (true for functions the user asked for). */
+  strict: boolean;
+  root: NodePath;
+}
+
+/** Compiles the function at `fn` in place. */
+export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): void {
+  const act = new Activity(ctx.t, fn, (node) => ctx.helperResultActive(node));
+  fn.traverse(visitor, { ctx, act, strict, root: fn });
+}
+
+function replace(path: NodePath, node: BabelTypes.Node, s: State): void {
+  s.ctx.done.add(node);
+  path.replaceWith(node);
+}
+
+/** A temporary variable in the nearest function (or program) scope. */
+function temp(path: NodePath, hint: string): BabelTypes.Identifier {
+  const scope = path.scope.getFunctionParent() ?? path.scope.getProgramParent();
+  const id = scope.generateUidIdentifier(hint);
+  scope.push({ id });
+  return id;
+}
+
+function isSimple(t: T, node: BabelTypes.Node): boolean {
+  return t.isIdentifier(node) || t.isThisExpression(node) || t.isLiteral(node);
+}
+
+/**
+ * Splits an assignment target into a read and a write that evaluate its
+ * object and key once: `a[i++]` becomes `_o = a, _k = i++` then `_o[_k]`.
+ */
+function target(path: NodePath, left: BabelTypes.LVal, t: T): { pre: Expr[]; read: () => Expr; write: () => BabelTypes.LVal } {
+  if (t.isIdentifier(left)) {
+    return { pre: [], read: () => t.identifier(left.name), write: () => t.identifier(left.name) };
+  }
+  if (t.isMemberExpression(left)) {
+    const pre: Expr[] = [];
+    let obj = left.object as Expr;
+    if (!isSimple(t, obj)) {
+      const o = temp(path, 'obj');
+      pre.push(t.assignmentExpression('=', o, obj));
+      obj = o;
+    }
+    let key = left.property as Expr;
+    if (left.computed && !isSimple(t, key)) {
+      const k = temp(path, 'key');
+      pre.push(t.assignmentExpression('=', k, key));
+      key = k;
+    }
+    const make = () => t.memberExpression(t.cloneNode(obj), t.cloneNode(key), left.computed);
+    return { pre, read: make, write: make };
+  }
+  throw path.buildCodeFrameError('dualtape: unsupported assignment target in differentiated code.');
+}
+
+function sequence(t: T, pre: Expr[], last: Expr): Expr {
+  return pre.length === 0 ? last : t.sequenceExpression([...pre, last]);
+}
+
+function typedArrayName(path: NodePath, obj: BabelTypes.Node, t: T): string | undefined {
+  if (!t.isIdentifier(obj)) return undefined;
+  const binding = path.scope.getBinding(obj.name);
+  const decl = binding?.path;
+  if (!decl?.isVariableDeclarator()) return undefined;
+  const init = decl.node.init;
+  if (t.isNewExpression(init) && t.isIdentifier(init.callee) && TYPED_ARRAYS.has(init.callee.name)) return init.callee.name;
+  return undefined;
+}
+
+const visitor: Visitor<State> = {
+  BinaryExpression(path, s) {
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const op = path.node.operator;
+    const left = path.get('left');
+    if (left.isPrivateName()) return;
+    const right = path.get('right');
+    const la = s.act.isActive(left);
+    const ra = s.act.isActive(right);
+    if (!la && !ra) return;
+    const l = left.node as Expr;
+    const r = right.node;
+    if (op in ARITHMETIC) {
+      replace(path, t.callExpression(s.ctx.helper(ARITHMETIC[op]!), [l, r]), s);
+    } else if (op in COMPARISON) {
+      replace(path, t.callExpression(s.ctx.helper(COMPARISON[op]!), [l, r]), s);
+    } else if (BITWISE.has(op)) {
+      const v = (e: Expr, a: boolean) => (a ? t.callExpression(s.ctx.helper('value'), [e]) : e);
+      replace(path, t.binaryExpression(op, v(l, la), v(r, ra)), s);
+    }
+  },
+
+  UnaryExpression(path, s) {
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const arg = path.get('argument');
+    if (!s.act.isActive(arg)) return;
+    const a = arg.node;
+    switch (path.node.operator) {
+      case '-':
+        return replace(path, t.callExpression(s.ctx.helper('neg'), [a]), s);
+      case '+':
+        return replace(path, t.callExpression(s.ctx.helper('pos'), [a]), s);
+      case '!':
+        return replace(path, t.unaryExpression('!', t.callExpression(s.ctx.helper('truthy'), [a])), s);
+      case '~':
+        return replace(path, t.unaryExpression('~', t.callExpression(s.ctx.helper('value'), [a])), s);
+      case 'typeof':
+        if (arg.isIdentifier() && !path.scope.getBinding(arg.node.name)) return; // typeof of an undeclared global
+        return replace(path, t.callExpression(s.ctx.helper('typeOf'), [a]), s);
+      default:
+        return;
+    }
+  },
+
+  UpdateExpression(path, s) {
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const arg = path.get('argument');
+    if (!s.act.isActive(arg)) return;
+    const fn = s.ctx.helper(path.node.operator === '++' ? 'add' : 'sub');
+    const { pre, read, write } = target(path, arg.node as BabelTypes.LVal, t);
+    const unused = path.parentPath.isExpressionStatement() || (path.parentPath.isForStatement() && path.key === 'update');
+    if (path.node.prefix || unused) {
+      replace(path, sequence(t, pre, t.assignmentExpression('=', write(), t.callExpression(fn, [read(), t.numericLiteral(1)]))), s);
+    } else {
+      const old = temp(path, 'old');
+      replace(
+        path,
+        t.sequenceExpression([
+          ...pre,
+          t.assignmentExpression('=', old, read()),
+          t.assignmentExpression('=', write(), t.callExpression(fn, [t.cloneNode(old), t.numericLiteral(1)])),
+          t.cloneNode(old),
+        ]),
+        s,
+      );
+    }
+  },
+
+  AssignmentExpression(path, s) {
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const operator = path.node.operator;
+    const left = path.get('left');
+    const right = path.get('right');
+    if (left.isMemberExpression()) {
+      const typed = typedArrayName(path, left.node.object, t);
+      if (typed && (s.act.isActive(right) || (operator !== '=' && s.act.isActive(left))) && s.strict) {
+        throw path.buildCodeFrameError(
+          `dualtape: this stores a value that carries a derivative into \`${(left.node.object as BabelTypes.Identifier).name}\`, ` +
+            `a ${typed}, which can only hold plain numbers, so the derivative would be lost. Inside differentiated ` +
+            `code use a plain array instead, e.g. \`new Array(n).fill(0)\` or \`[]\`.`,
+        );
+      }
+    }
+    if (operator === '=' || operator === '??=') return;
+    const op = operator.slice(0, -1);
+    const logical = op === '&&' || op === '||';
+    if (!(s.act.isActive(left) || (!logical && s.act.isActive(right)))) return;
+    const { pre, read, write } = target(path, left.node as BabelTypes.LVal, t);
+    const r = right.node;
+    let expr: Expr;
+    if (logical) {
+      const test = t.callExpression(s.ctx.helper('truthy'), [read()]);
+      const assign = t.assignmentExpression('=', write(), r);
+      expr = op === '&&' ? t.conditionalExpression(test, assign, read()) : t.conditionalExpression(test, read(), assign);
+    } else if (op in ARITHMETIC) {
+      expr = t.assignmentExpression('=', write(), t.callExpression(s.ctx.helper(ARITHMETIC[op]!), [read(), r]));
+    } else if (BITWISE.has(op)) {
+      const v = (e: Expr) => t.callExpression(s.ctx.helper('value'), [e]);
+      expr = t.assignmentExpression('=', write(), t.binaryExpression(op as '|', v(read()), v(r)));
+    } else {
+      return;
+    }
+    s.ctx.done.add(expr);
+    replace(path, sequence(t, pre, expr), s);
+  },
+
+  LogicalExpression(path, s) {
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const op = path.node.operator;
+    if (op === '??') return; // values carrying derivatives are never nullish: native ?? is right
+    const left = path.get('left');
+    if (!s.act.isActive(left)) return;
+    const pre: Expr[] = [];
+    let l: Expr = left.node;
+    if (!t.isIdentifier(l)) {
+      const tmp = temp(path, 'left');
+      pre.push(t.assignmentExpression('=', tmp, l));
+      l = tmp;
+    }
+    const test = t.callExpression(s.ctx.helper('truthy'), [t.cloneNode(l)]);
+    const r = path.node.right;
+    const cond = op === '&&' ? t.conditionalExpression(test, r, t.cloneNode(l)) : t.conditionalExpression(test, t.cloneNode(l), r);
+    s.ctx.done.add(cond);
+    replace(path, sequence(t, pre, cond), s);
+  },
+
+  'ConditionalExpression|IfStatement|WhileStatement|DoWhileStatement|ForStatement'(path, s) {
+    const node = path.node as { test?: Expr | null };
+    if (!node.test || s.ctx.done.has(path.node)) return;
+    const test = path.get('test') as NodePath<Expr>;
+    if (!s.act.isActive(test)) return;
+    test.replaceWith(s.ctx.t.callExpression(s.ctx.helper('truthy'), [test.node]));
+  },
+
+  SwitchStatement(path, s) {
+    const { t } = s.ctx;
+    const disc = path.get('discriminant');
+    const cases = path.get('cases');
+    const anyActive = s.act.isActive(disc) || cases.some((c) => c.node.test && s.act.isActive(c.get('test') as NodePath));
+    if (!anyActive) return;
+    const v = (p: NodePath<Expr>) => p.replaceWith(t.callExpression(s.ctx.helper('value'), [p.node]));
+    if (s.act.isActive(disc)) v(disc);
+    for (const c of cases) {
+      const test = c.get('test');
+      if (c.node.test && s.act.isActive(test as NodePath)) v(test as NodePath<Expr>);
+    }
+  },
+
+  CallExpression(path, s) {
+    if (s.ctx.done.has(path.node)) return;
+    const { t, helper } = s.ctx;
+    const callee = path.get('callee');
+    const args = path.get('arguments');
+    const valueArg = (i: number) => {
+      const a = args[i];
+      if (a && !a.isSpreadElement() && s.act.isActive(a)) a.replaceWith(t.callExpression(helper('value'), [a.node as Expr]));
+    };
+    if (callee.isIdentifier()) {
+      const name = callee.node.name;
+      if (s.ctx.isHelper(name)) return;
+      const binding = path.scope.getBinding(name);
+      if (!binding) {
+        if (GLOBAL_PREDICATES.has(name)) valueArg(0);
+        return;
+      }
+      if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
+      const twin = s.ctx.twinOf(binding);
+      if (twin) {
+        callee.replaceWith(twin);
+        return;
+      }
+      if (s.ctx.isLocalFunction(binding)) return; // compiled as part of this function, or left alone on purpose
+      callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
+      return;
+    }
+    if (callee.isMemberExpression() && !callee.node.computed && t.isIdentifier(callee.node.property)) {
+      const obj = callee.node.object;
+      const prop = callee.node.property.name;
+      if (t.isIdentifier(obj) && !path.scope.getBinding(obj.name)) {
+        if (obj.name === 'Math' && MATH.has(prop)) return void callee.replaceWith(helper(prop));
+        if (obj.name === 'Math' && MATH_INTEGER.has(prop)) return void args.forEach((_, i) => valueArg(i));
+        if (obj.name === 'Number' && NUMBER_PREDICATES.has(prop)) return valueArg(0);
+        return;
+      }
+      if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
+      if (t.isIdentifier(obj) && s.ctx.isNamespaceImport(path.scope.getBinding(obj.name))) {
+        callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
+        return;
+      }
+      if ((prop === 'sort' || prop === 'toSorted') && args.length > 0 && !args[0]!.isSpreadElement()) {
+        args[0]!.replaceWith(t.callExpression(helper('comparator'), [args[0]!.node as Expr]));
+      }
+    }
+  },
+
+  MemberExpression(path, s) {
+    // `Math.exp` used as a value (`xs.map(Math.exp)`): its differentiable version.
+    const { t } = s.ctx;
+    const { object, property, computed } = path.node;
+    if (computed || !t.isIdentifier(object, { name: 'Math' }) || !t.isIdentifier(property) || !MATH.has(property.name)) return;
+    if (path.scope.getBinding('Math')) return;
+    if (path.parentPath.isCallExpression() && path.key === 'callee') return;
+    if (path.parentPath.isAssignmentExpression() && path.key === 'left') return;
+    path.replaceWith(s.ctx.helper(property.name));
+  },
+
+  Identifier(path, s) {
+    // A same-module function used as a value (`xs.map(helper)`): its twin.
+    if (!path.isReferencedIdentifier() || s.ctx.isHelper(path.node.name)) return;
+    if (path.parentPath.isCallExpression() && path.key === 'callee') return;
+    const binding = path.scope.getBinding(path.node.name);
+    const twin = binding && s.ctx.twinOf(binding);
+    if (twin) path.replaceWith(twin);
+  },
+
+  ReturnStatement(path, s) {
+    // Factories: a function returned from compiled code is compiled too; mark it for grad.
+    const arg = path.get('argument');
+    if (arg.isFunction() && !s.ctx.done.has(arg.node)) markCompiled(arg as NodePath<Expr>, s);
+  },
+
+  ArrowFunctionExpression(path, s) {
+    const body = path.get('body');
+    if (body.isFunction() && !s.ctx.done.has(body.node)) markCompiled(body as NodePath<Expr>, s);
+  },
+};
+
+function markCompiled(fn: NodePath<Expr>, s: State): void {
+  const call = s.ctx.t.callExpression(s.ctx.helper('compiled'), [fn.node]);
+  s.ctx.done.add(fn.node);
+  fn.replaceWith(call);
+}
+
+/** `grad((x) => ...)` inside compiled code: the inline function is compiled with its parent; mark it. */
+function wrapEntryArgument(path: NodePath<BabelTypes.CallExpression>, s: State): void {
+  const first = path.get('arguments')[0];
+  if (first && first.isFunction() && !s.ctx.done.has(first.node)) markCompiled(first as NodePath<Expr>, s);
+  // A function declared inside this compiled function is compiled with it: mark it too.
+  if (first && first.isIdentifier()) {
+    const b = path.scope.getBinding(first.node.name);
+    if (b && !s.ctx.twinOf(b) && s.ctx.isLocalFunction(b) && b.path.isDescendant(s.root)) markCompiled(first, s);
+  }
+}

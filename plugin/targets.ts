@@ -1,0 +1,202 @@
+/**
+ * Finding what to differentiate, and making the twins.
+ *
+ * - Inline functions handed to an entry point (`grad((x) => ...)`) are
+ *   compiled in place: nobody else can call them.
+ * - Named same-module functions get a differentiable *twin* next to them and
+ *   `register(original, twin)`, so ordinary callers keep the untouched
+ *   original. That covers functions handed to an entry point by name, every
+ *   same-module function those call (transitively), functions marked with
+ *   'use differentiable', and - speculatively, so that `train(loss)` can call
+ *   `grad(loss)` - same-module functions passed as arguments to any call.
+ * - Anonymous functions marked 'use differentiable' (`export default (x) =>
+ *   ...`) become `register(original, compiledCopy)`.
+ *
+ * "Strict" roots are those the user asked for: an unsupported construct in
+ * them is a build error. Speculative ones are silently left alone instead.
+ */
+import type { NodePath } from '@babel/traverse';
+import type * as BabelTypes from '@babel/types';
+import { functionOfBinding } from './context.js';
+import type { Binding, Context } from './context.js';
+import { DIRECTIVE } from './names.js';
+import { findUnsupported } from './unsupported.js';
+
+type Fn = NodePath<BabelTypes.Function>;
+
+export interface Roots {
+  /** Compiled in place. */
+  inline: Fn[];
+  /** Twinned; value: strict. */
+  named: Map<Binding, boolean>;
+  /** Wrapped as register(original, compiledCopy). */
+  anonymous: Fn[];
+  /** `grad(makeLoss(data))` with an imported factory: the callee goes through `callable`. */
+  factoryCalls: NodePath<BabelTypes.CallExpression>[];
+}
+
+function hasDirective(node: BabelTypes.Function | BabelTypes.Program): boolean {
+  const body = 'body' in node && node.body && 'directives' in node.body ? node.body : node;
+  const directives = (body as { directives?: BabelTypes.Directive[] }).directives ?? [];
+  return directives.some((d) => d.value.value === DIRECTIVE);
+}
+
+export function fileHasDirective(program: BabelTypes.Program): boolean {
+  return program.directives.some((d) => d.value.value === DIRECTIVE);
+}
+
+/** The binding that names this function, if it is a same-module function declaration or const. */
+function bindingOfFunction(fn: Fn): Binding | undefined {
+  let id: BabelTypes.Identifier | undefined;
+  if (fn.isFunctionDeclaration() && fn.node.id) id = fn.node.id;
+  else if (fn.parentPath.isVariableDeclarator() && fn.parentPath.node.id.type === 'Identifier') id = fn.parentPath.node.id;
+  if (!id) return undefined;
+  const binding = (fn.isFunctionDeclaration() ? fn.parentPath.scope : fn.scope.parent ?? fn.scope).getBinding(id.name);
+  return binding && functionOfBinding(binding) === fn ? binding : undefined;
+}
+
+export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context, fileDirective: boolean): Roots {
+  const roots: Roots = { inline: [], named: new Map(), anonymous: [], factoryCalls: [] };
+  const addNamed = (b: Binding, strict: boolean) => roots.named.set(b, strict || (roots.named.get(b) ?? false));
+  const markFunction = (fn: Fn) => {
+    const b = bindingOfFunction(fn);
+    if (b) addNamed(b, true);
+    else if (fn.isArrowFunctionExpression() || fn.isFunctionExpression() || fn.isFunctionDeclaration()) roots.anonymous.push(fn);
+  };
+
+  program.traverse({
+    CallExpression(path) {
+      const args = path.get('arguments');
+      if (ctx.isEntry(path.get('callee'))) {
+        const first = args[0];
+        if (!first) return;
+        if (first.isArrowFunctionExpression() || first.isFunctionExpression()) {
+          roots.inline.push(first);
+        } else if (first.isIdentifier()) {
+          const b = path.scope.getBinding(first.node.name);
+          if (b && functionOfBinding(b)) addNamed(b, true);
+        } else if (first.isCallExpression() && first.get('callee').isIdentifier()) {
+          const callee = first.get('callee') as NodePath<BabelTypes.Identifier>;
+          const b = path.scope.getBinding(callee.node.name);
+          if (b && functionOfBinding(b)) addNamed(b, true);
+          else if (b?.kind === 'module') roots.factoryCalls.push(first);
+        }
+        return;
+      }
+      for (const arg of args) {
+        if (!arg.isIdentifier()) continue;
+        const b = path.scope.getBinding(arg.node.name);
+        if (b && functionOfBinding(b)) addNamed(b, false);
+      }
+    },
+    Function(path) {
+      if (hasDirective(path.node)) markFunction(path);
+    },
+  });
+
+  if (fileDirective) {
+    for (const stmt of program.get('body')) {
+      const decl = stmt.isExportNamedDeclaration() || stmt.isExportDefaultDeclaration() ? stmt.get('declaration') : stmt;
+      if (!decl || Array.isArray(decl) || !decl.node) continue;
+      const d = decl as NodePath;
+      if (d.isFunctionDeclaration() || d.isArrowFunctionExpression() || d.isFunctionExpression()) {
+        markFunction(d as Fn);
+      } else if (d.isVariableDeclaration()) {
+        for (const v of d.get('declarations')) {
+          const init = v.get('init');
+          if (init.isArrowFunctionExpression() || init.isFunctionExpression()) markFunction(init);
+        }
+      }
+    }
+  }
+
+  // Everything a root refers to by name is compiled too (transitively).
+  const work: [Fn, boolean][] = [
+    ...roots.inline.map((f): [Fn, boolean] => [f, true]),
+    ...roots.anonymous.map((f): [Fn, boolean] => [f, true]),
+    ...[...roots.named].map(([b, strict]): [Fn, boolean] => [functionOfBinding(b)!, strict]),
+  ];
+  const seen = new Set<object>();
+  while (work.length > 0) {
+    const [fn, strict] = work.pop()!;
+    const key = fn.node;
+    if (seen.has(key) && !strict) continue;
+    seen.add(key);
+    fn.traverse({
+      Identifier(path) {
+        if (!path.isReferencedIdentifier()) return;
+        const b = path.scope.getBinding(path.node.name);
+        if (!b || b.path.isDescendant(fn)) return; // declared inside: compiled with it
+        const callee = functionOfBinding(b);
+        if (!callee) return;
+        const before = roots.named.get(b);
+        if (before === true || (before === false && !strict)) return;
+        addNamed(b, strict);
+        work.push([callee, strict]);
+      },
+    });
+  }
+  return roots;
+}
+
+/** The statement that holds a declaration, skipping `export`. */
+function statementOf(path: NodePath): NodePath {
+  const stmt = path.getStatementParent()!;
+  return stmt.parentPath?.isExportDeclaration() ? stmt.parentPath : stmt;
+}
+
+/**
+ * Inserts the twin of each named root next to it, plus `register(f, twin)`.
+ * Returns the twins to compile with their strictness. Throws a code-frame
+ * error for unsupported constructs in strict roots; drops speculative ones.
+ */
+export function createTwins(roots: Roots, ctx: Context): [Fn, boolean][] {
+  const t = ctx.t;
+  const out: [Fn, boolean][] = [];
+  for (const [binding, strict] of roots.named) {
+    const fn = functionOfBinding(binding)!;
+    const bad = findUnsupported(fn);
+    if (bad) {
+      if (strict) throw bad.path.buildCodeFrameError(bad.message);
+      continue;
+    }
+    const name = binding.identifier.name;
+    const twinId = fn.scope.generateUidIdentifier(`${name}_d`);
+    const clone = t.cloneNode(fn.node, true);
+    const register = t.expressionStatement(t.callExpression(ctx.helper('register'), [t.identifier(name), t.cloneNode(twinId)]));
+    let twinPath: Fn;
+    if (fn.isFunctionDeclaration()) {
+      (clone as BabelTypes.FunctionDeclaration).id = twinId;
+      const [inserted] = statementOf(fn).insertAfter(clone as BabelTypes.FunctionDeclaration);
+      twinPath = inserted as unknown as Fn;
+      // Declarations are hoisted, so `grad(f)` may run before this line: register at the top of the block.
+      const block = statementOf(fn).parentPath!;
+      const body = block.get('body') as NodePath[];
+      const firstNonImport = body.find((p) => !p.isImportDeclaration());
+      if (firstNonImport) firstNonImport.insertBefore(register);
+      else (block as NodePath<BabelTypes.Program>).pushContainer('body', register);
+    } else {
+      const decl = t.variableDeclaration('const', [t.variableDeclarator(twinId, clone as BabelTypes.Expression)]);
+      const [inserted] = statementOf(fn).insertAfter([decl, register]);
+      twinPath = (inserted as NodePath<BabelTypes.VariableDeclaration>).get('declarations')[0]!.get('init') as Fn;
+    }
+    ctx.setTwin(binding, twinId.name);
+    out.push([twinPath, strict]);
+  }
+  return out;
+}
+
+/** `export default (x) => ...` marked 'use differentiable': `register(original, compiledCopy)`. */
+export function wrapAnonymous(fn: Fn, ctx: Context): Fn {
+  const t = ctx.t;
+  const bad = findUnsupported(fn);
+  if (bad) throw bad.path.buildCodeFrameError(bad.message);
+  const node = fn.node;
+  const asExpression = (n: BabelTypes.Function): BabelTypes.Expression =>
+    t.isFunctionDeclaration(n) ? t.functionExpression(n.id, n.params, n.body, n.generator, n.async) : (n as BabelTypes.Expression);
+  const original = asExpression(node);
+  const copy = asExpression(t.cloneNode(node, true));
+  const call = t.callExpression(ctx.helper('register'), [original, copy]);
+  const [replaced] = fn.replaceWith(call) as NodePath[];
+  return (replaced as NodePath<BabelTypes.CallExpression>).get('arguments')[1] as Fn;
+}

@@ -1,0 +1,164 @@
+/**
+ * Values that carry derivatives, and the traces they belong to.
+ *
+ * Every `grad`/`valueAndGrad` call (and every forward pass of one) opens a
+ * fresh trace with a fresh, increasing id. A value carrying a derivative of
+ * that trace is an `Active`: a `Dual` in forward mode (value + tangent), a
+ * `TapeVar` in reverse mode (value + index of its node on the tape). Its
+ * value `v` is a plain number, or an Active of an *older* (outer) trace when
+ * derivatives are nested. Operations always work on the trace with the
+ * highest id among their operands and treat older-trace operands as
+ * constants: that is what keeps the derivatives of different levels apart
+ * (no perturbation confusion), since a fresh id is taken per call, not per
+ * function.
+ *
+ * When a call returns its trace is closed (`alive = false`). A value that
+ * escaped it (through a closure or an outer variable) then fails loudly when
+ * it is used in arithmetic instead of writing into someone else's tape.
+ */
+import type { Num } from './core-types.js';
+
+let nextTraceId = 1;
+
+export abstract class Trace {
+  readonly id: number = nextTraceId++;
+  alive = true;
+}
+
+/** Forward mode: nothing to record, tangents travel with the values. */
+export class ForwardTrace extends Trace {}
+
+/**
+ * Reverse mode: the tape. Node k's incoming edges are
+ * `parents[e]`, `partials[e]` for `e` in `[ends[k - 1], ends[k])`. Nodes are
+ * appended in evaluation order, which is a topological order of the flow
+ * graph; the sweep (see engine.ts) visits them backwards.
+ */
+export class ReverseTrace extends Trace {
+  readonly parents: number[] = [];
+  readonly partials: Num[] = [];
+  readonly ends: number[] = [];
+
+  get size(): number {
+    return this.ends.length;
+  }
+
+  /** Appends a node whose edges were pushed just before; returns its index. */
+  close(): number {
+    this.ends.push(this.parents.length);
+    return this.ends.length - 1;
+  }
+}
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/** The plain number under every level of derivative. */
+export function value(x: unknown): number {
+  while (x instanceof Active) x = x.v;
+  return x as number;
+}
+
+export abstract class Active {
+  abstract readonly v: Num;
+  abstract readonly tr: Trace;
+
+  /**
+   * The language converts objects to numbers silently (`x * 2` in code the
+   * plugin did not compile, `Math.sin(x)`, storing into a Float64Array).
+   * That would drop the derivative without a sound, so it throws; only a
+   * conversion to string (template literals, String(x), console output)
+   * shows the value.
+   */
+  [Symbol.toPrimitive](hint: string): string | number {
+    if (hint === 'string') return String(value(this));
+    throw conversionError(this);
+  }
+
+  toString(): string {
+    return String(value(this));
+  }
+
+  toFixed(digits?: number): string {
+    return value(this).toFixed(digits);
+  }
+
+  toPrecision(precision?: number): string {
+    return value(this).toPrecision(precision);
+  }
+
+  toExponential(digits?: number): string {
+    return value(this).toExponential(digits);
+  }
+
+  toJSON(): number {
+    return value(this);
+  }
+
+  [inspectSymbol](): string {
+    return `${this instanceof Dual ? 'Dual' : 'TapeVar'}(${value(this)})`;
+  }
+}
+
+export class Dual extends Active {
+  constructor(
+    readonly v: Num,
+    readonly t: Num,
+    readonly tr: ForwardTrace,
+  ) {
+    super();
+  }
+}
+
+export class TapeVar extends Active {
+  constructor(
+    readonly v: Num,
+    readonly i: number,
+    readonly tr: ReverseTrace,
+  ) {
+    super();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+export class DualtapeError extends Error {
+  override name = 'DualtapeError';
+}
+
+/** The first stack frame outside dualtape's runtime: where the conversion happened. */
+function userFrame(): string | undefined {
+  const stack = new Error().stack?.split('\n').slice(1) ?? [];
+  const frame = stack.find(
+    (line) =>
+      !/Symbol\.toPrimitive|conversionError|userFrame|dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api)\.[jt]s/.test(
+        line,
+      ),
+  );
+  return frame?.trim().replace(/^at /, '');
+}
+
+function conversionError(x: Active): DualtapeError {
+  const where = userFrame();
+  return new DualtapeError(
+    `dualtape: a differentiable value (${value(x)}) was converted to a plain number` +
+      (where ? ` in ${where}` : '') +
+      `, which would silently drop its derivative. This happens when a value that carries a ` +
+      `derivative reaches code the dualtape plugin did not compile (a helper in another module, ` +
+      `a library function, Number()/parseFloat()) or is stored into a typed array. ` +
+      `Fix: put the directive 'use differentiable' at the top of that helper's file or function ` +
+      `body and make sure the dualtape Babel plugin runs on that file; use a plain array instead ` +
+      `of a typed array inside differentiated code; or call stopGradient(x) if you mean to use ` +
+      `the value as a constant.`,
+  );
+}
+
+export function escapedError(): DualtapeError {
+  return new DualtapeError(
+    'dualtape: a differentiable value from a grad/valueAndGrad call that has already returned ' +
+      'was used in arithmetic (it escaped through a closure or an outer variable). Its derivative ' +
+      'belongs to that finished computation. Return the value from the differentiated function ' +
+      'instead, or call stopGradient(x) inside it to keep only the number.',
+  );
+}

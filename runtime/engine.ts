@@ -1,0 +1,229 @@
+/**
+ * The engine: applies a rule from `rules.ts` to operands that may carry
+ * derivatives, in forward mode (tangent = Σ partial × tangent) or reverse
+ * mode (record a tape node with its partials), and sweeps the tape backwards.
+ *
+ * Every generic operation has a fast path: when all operands are plain
+ * numbers it is the plain JS operation and nothing else.
+ *
+ * Zero convention: a zero partial, tangent or adjoint contributes nothing
+ * (0 × ∞ = 0), in both modes. So `sqrt(x)` at 0 (partial +∞) does not turn
+ * the derivatives of unrelated inputs into NaN, and forward and reverse mode
+ * agree at such points.
+ */
+import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError, value } from './active.js';
+import type { Trace } from './active.js';
+import type { Kernel, Num } from './core-types.js';
+import { binaryRules, piecewiseConstant, unaryRules, variadicRules } from './rules.js';
+import type { BinaryRule, UnaryRule, VariadicRule } from './rules.js';
+
+function owner(x: Active): Trace {
+  const tr = x.tr;
+  if (!tr.alive) throw escapedError();
+  return tr;
+}
+
+/** Operands of arithmetic that are neither numbers nor Actives follow JS's ToNumber. */
+function toNum(x: unknown): Num {
+  return x instanceof Active ? x : Number(x);
+}
+
+/** Records a reverse-mode node for result `z` with the given (parent, partial) edges. */
+function record(tr: ReverseTrace, z: Num, parents: number[], partials: Num[]): Num {
+  let any = false;
+  for (let k = 0; k < parents.length; k++) {
+    const p = partials[k]!;
+    if (p === 0) continue; // zero partial: no edge (0 × ∞ = 0)
+    tr.parents.push(parents[k]!);
+    tr.partials.push(p);
+    any = true;
+  }
+  if (!any) return z; // constant at this level
+  return new TapeVar(z, tr.close(), tr);
+}
+
+export function apply1(rule: UnaryRule, op: (x: Num) => Num, x: Active): Num {
+  const tr = owner(x);
+  const xv = x.v;
+  const z = op(xv);
+  if (tr instanceof ForwardTrace) {
+    const t = (x as Dual).t;
+    if (t === 0) return z;
+    const p = rule.d(kernel, xv, z);
+    if (p === 0) return z;
+    return new Dual(z, mul(p, t), tr);
+  }
+  return record(tr as ReverseTrace, z, [(x as TapeVar).i], [rule.d(kernel, xv, z)]);
+}
+
+export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown, b: unknown): Num {
+  const an = toNum(a);
+  const bn = toNum(b);
+  const ta = an instanceof Active ? owner(an) : undefined;
+  const tb = bn instanceof Active ? owner(bn) : undefined;
+  const tr = ta === undefined ? tb! : tb === undefined || ta.id > tb.id ? ta : tb;
+  const aIn = ta === tr;
+  const bIn = tb === tr;
+  const av = aIn ? (an as Active).v : an;
+  const bv = bIn ? (bn as Active).v : bn;
+  const z = op(av, bv);
+  if (tr instanceof ForwardTrace) {
+    let t: Num = 0;
+    if (aIn) {
+      const ta2 = (an as Dual).t;
+      if (ta2 !== 0) {
+        const p = rule.dx(kernel, av, bv, z);
+        if (p !== 0) t = mul(p, ta2);
+      }
+    }
+    if (bIn) {
+      const tb2 = (bn as Dual).t;
+      if (tb2 !== 0) {
+        const p = rule.dy(kernel, av, bv, z);
+        if (p !== 0) t = t === 0 ? mul(p, tb2) : add(t, mul(p, tb2));
+      }
+    }
+    return t === 0 ? z : new Dual(z, t, tr);
+  }
+  const rt = tr as ReverseTrace;
+  if (aIn && bIn) {
+    return record(rt, z, [(an as TapeVar).i, (bn as TapeVar).i], [rule.dx(kernel, av, bv, z), rule.dy(kernel, av, bv, z)]);
+  }
+  if (aIn) return record(rt, z, [(an as TapeVar).i], [rule.dx(kernel, av, bv, z)]);
+  return record(rt, z, [(bn as TapeVar).i], [rule.dy(kernel, av, bv, z)]);
+}
+
+export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readonly unknown[]): Num {
+  const ns = xs.map(toNum);
+  let tr: Trace | undefined;
+  for (const x of ns) {
+    if (x instanceof Active) {
+      const t = owner(x);
+      if (tr === undefined || t.id > tr.id) tr = t;
+    }
+  }
+  const vals = ns.map((x) => (x instanceof Active && x.tr === tr ? x.v : x));
+  const z = op(...vals);
+  const ps = rule.d(kernel, vals, z);
+  if (tr instanceof ForwardTrace) {
+    let t: Num = 0;
+    for (let k = 0; k < ns.length; k++) {
+      const x = ns[k]!;
+      if (!(x instanceof Dual) || x.tr !== tr || x.t === 0 || ps[k] === 0) continue;
+      t = add(t, mul(ps[k]!, x.t));
+    }
+    return t === 0 ? z : new Dual(z, t, tr);
+  }
+  const parents: number[] = [];
+  const partials: Num[] = [];
+  for (let k = 0; k < ns.length; k++) {
+    const x = ns[k]!;
+    if (x instanceof TapeVar && x.tr === tr) {
+      parents.push(x.i);
+      partials.push(ps[k]!);
+    }
+  }
+  return record(tr as ReverseTrace, z, parents, partials);
+}
+
+// ---------------------------------------------------------------------------
+// The generic operations. Each is the plain operation on numbers and falls
+// back to the rule otherwise. add/sub/mul/div are written out by hand since
+// they are the hottest.
+// ---------------------------------------------------------------------------
+
+export function add(a: Num, b: Num): Num {
+  return typeof a === 'number' && typeof b === 'number' ? a + b : apply2(binaryRules.add, add, a, b);
+}
+export function sub(a: Num, b: Num): Num {
+  return typeof a === 'number' && typeof b === 'number' ? a - b : apply2(binaryRules.sub, sub, a, b);
+}
+export function mul(a: Num, b: Num): Num {
+  return typeof a === 'number' && typeof b === 'number' ? a * b : apply2(binaryRules.mul, mul, a, b);
+}
+export function div(a: Num, b: Num): Num {
+  return typeof a === 'number' && typeof b === 'number' ? a / b : apply2(binaryRules.div, div, a, b);
+}
+export function mod(a: Num, b: Num): Num {
+  return typeof a === 'number' && typeof b === 'number' ? a % b : apply2(binaryRules.mod, mod, a, b);
+}
+export function pow(a: Num, b: Num): Num {
+  return typeof a === 'number' && typeof b === 'number' ? a ** b : apply2(binaryRules.pow, pow, a, b);
+}
+export function atan2(a: Num, b: Num): Num {
+  return typeof a === 'number' && typeof b === 'number' ? Math.atan2(a, b) : apply2(binaryRules.atan2, atan2, a, b);
+}
+export function neg(a: Num): Num {
+  if (typeof a === 'number') return -a;
+  return a instanceof Active ? apply1(unaryRules.neg, neg, a) : -toNum(a);
+}
+
+type UnaryOp = (x: Num) => Num;
+function unary(rule: UnaryRule): UnaryOp {
+  const f = rule.f;
+  const op: UnaryOp = (x) => {
+    if (typeof x === 'number') return f(x);
+    const n = toNum(x);
+    return n instanceof Active ? apply1(rule, op, n) : f(n);
+  };
+  return op;
+}
+
+type VariadicOp = (...xs: Num[]) => Num;
+function variadic(rule: VariadicRule): VariadicOp {
+  const f = rule.f;
+  const op: VariadicOp = (...xs) => {
+    for (let k = 0; k < xs.length; k++) if (xs[k] instanceof Active) return applyN(rule, op, xs);
+    return f(...(xs as number[]));
+  };
+  return op;
+}
+
+function piecewise(f: (x: number) => number): (x: Num) => number {
+  return (x) => f(typeof x === 'number' ? x : value(x));
+}
+
+const u = unaryRules;
+export const sqrt = unary(u.sqrt), cbrt = unary(u.cbrt), exp = unary(u.exp), expm1 = unary(u.expm1);
+export const log = unary(u.log), log1p = unary(u.log1p), log2 = unary(u.log2), log10 = unary(u.log10);
+export const sin = unary(u.sin), cos = unary(u.cos), tan = unary(u.tan);
+export const asin = unary(u.asin), acos = unary(u.acos), atan = unary(u.atan);
+export const sinh = unary(u.sinh), cosh = unary(u.cosh), tanh = unary(u.tanh);
+export const asinh = unary(u.asinh), acosh = unary(u.acosh), atanh = unary(u.atanh);
+export const abs = unary(u.abs), fround = unary(u.fround);
+export const hypot = variadic(variadicRules.hypot), max = variadic(variadicRules.max), min = variadic(variadicRules.min);
+export const floor = piecewise(piecewiseConstant.floor), ceil = piecewise(piecewiseConstant.ceil);
+export const round = piecewise(piecewiseConstant.round), trunc = piecewise(piecewiseConstant.trunc);
+export const sign = piecewise(piecewiseConstant.sign);
+
+/** The kernel the rules compute their partials with. */
+export const kernel: Kernel = { add, sub, mul, div, pow, neg, sqrt, log, sin, cos, sinh, cosh, sign, trunc, value };
+
+// ---------------------------------------------------------------------------
+// Reverse sweep
+// ---------------------------------------------------------------------------
+
+/**
+ * Backpropagation on the tape: seeds the adjoint of node `out` with 1 and
+ * visits the nodes from `out` down to 0 (reverse topological order), adding
+ * partial × adjoint into each parent. A node reached by several paths
+ * (fan-out) receives the sum of all of them. Returns the adjoint of every
+ * node; adjoints are plain numbers unless derivatives are nested.
+ */
+export function reverseSweep(tape: ReverseTrace, out: number): Num[] {
+  const { parents, partials, ends } = tape;
+  const adjoint: Num[] = new Array<Num>(out + 1).fill(0);
+  adjoint[out] = 1;
+  for (let node = out; node >= 0; node--) {
+    const a = adjoint[node]!;
+    if (a === 0) continue; // nothing flows back through this node
+    for (let e = node === 0 ? 0 : ends[node - 1]!; e < ends[node]!; e++) {
+      const k = parents[e]!;
+      const p = partials[e]!;
+      const prev = adjoint[k]!;
+      if (typeof p === 'number' && typeof a === 'number' && typeof prev === 'number') adjoint[k] = prev + p * a;
+      else adjoint[k] = add(prev, mul(p, a));
+    }
+  }
+  return adjoint;
+}

@@ -1,0 +1,103 @@
+/**
+ * `dualtape/ops`: the names the Babel plugin's output calls. Not for users:
+ * the plugin maps each operator and `Math.*` call to one of these, and the
+ * derivative itself always comes from `rules.ts` through the engine.
+ */
+import { Active, value } from './active.js';
+import type { Num } from './core-types.js';
+import * as E from './engine.js';
+import { callable, compiled, register } from './registry.js';
+
+export {
+  add, sub, mul, div, mod, pow, neg, atan2,
+  sqrt, cbrt, exp, expm1, log, log1p, log2, log10, sin, cos, tan, asin, acos, atan,
+  sinh, cosh, tanh, asinh, acosh, atanh, abs, fround, hypot, max, min,
+  floor, ceil, round, trunc, sign,
+} from './engine.js';
+export { value, callable, compiled, register };
+
+// Math functions passed around as values (`xs.map(Math.exp)`, `const { sin } = Math`)
+// resolve to their differentiable versions through the registry.
+const mathPairs: [Function, Function][] = [
+  [Math.sqrt, E.sqrt], [Math.cbrt, E.cbrt], [Math.exp, E.exp], [Math.expm1, E.expm1],
+  [Math.log, E.log], [Math.log1p, E.log1p], [Math.log2, E.log2], [Math.log10, E.log10],
+  [Math.sin, E.sin], [Math.cos, E.cos], [Math.tan, E.tan], [Math.asin, E.asin],
+  [Math.acos, E.acos], [Math.atan, E.atan], [Math.sinh, E.sinh], [Math.cosh, E.cosh],
+  [Math.tanh, E.tanh], [Math.asinh, E.asinh], [Math.acosh, E.acosh], [Math.atanh, E.atanh],
+  [Math.abs, E.abs], [Math.fround, E.fround], [Math.hypot, E.hypot], [Math.max, E.max],
+  [Math.min, E.min], [Math.floor, E.floor], [Math.ceil, E.ceil], [Math.round, E.round],
+  [Math.trunc, E.trunc], [Math.sign, E.sign], [Math.pow, E.pow], [Math.atan2, E.atan2],
+];
+for (const [m, d] of mathPairs) register(m, d);
+
+/** Unary `+x`: keeps a derivative-carrying value as it is, converts anything else. */
+export function pos(x: unknown): Num {
+  return typeof x === 'number' || x instanceof Active ? x : +(x as number);
+}
+
+/**
+ * Binary `+`, which is also string concatenation: a string operand
+ * concatenates (an Active shows its value), as in JS.
+ */
+export function plus(a: unknown, b: unknown): unknown {
+  if (typeof a === 'number' && typeof b === 'number') return a + b;
+  if (a instanceof Active || b instanceof Active) {
+    if (typeof a === 'string' || typeof b === 'string' || isObject(a) || isObject(b)) {
+      return String(a) + String(b);
+    }
+    return E.add(a as Num, b as Num);
+  }
+  return (a as number) + (b as number);
+}
+
+function isObject(x: unknown): boolean {
+  return x !== null && typeof x === 'object' && !(x instanceof Active);
+}
+
+// ---------------------------------------------------------------------------
+// Comparisons, equality and truthiness look at the plain value, so branches
+// on differentiable values take the same path as the original code.
+// ---------------------------------------------------------------------------
+
+/** Value of an Active, anything else unchanged. */
+function v(x: unknown): unknown {
+  return x instanceof Active ? value(x) : x;
+}
+
+export const lt = (a: unknown, b: unknown): boolean => (v(a) as number) < (v(b) as number);
+export const le = (a: unknown, b: unknown): boolean => (v(a) as number) <= (v(b) as number);
+export const gt = (a: unknown, b: unknown): boolean => (v(a) as number) > (v(b) as number);
+export const ge = (a: unknown, b: unknown): boolean => (v(a) as number) >= (v(b) as number);
+export const eq = (a: unknown, b: unknown): boolean => v(a) === v(b);
+export const ne = (a: unknown, b: unknown): boolean => v(a) !== v(b);
+// eslint-disable-next-line eqeqeq
+export const looseEq = (a: unknown, b: unknown): boolean => v(a) == v(b);
+// eslint-disable-next-line eqeqeq
+export const looseNe = (a: unknown, b: unknown): boolean => v(a) != v(b);
+
+/** `if (x)`, `!x`, `x && y`: an Active is truthy when its value is. */
+export function truthy(x: unknown): boolean {
+  return x instanceof Active ? !!value(x) : !!x;
+}
+
+/** `typeof x` is 'number' for a differentiable value. */
+export function typeOf(x: unknown): string {
+  return x instanceof Active ? 'number' : typeof x;
+}
+
+/** Bitwise operators and other integer-valued operations: the plain value (derivative 0). */
+export function int(x: unknown): unknown {
+  return x instanceof Active ? value(x) : x;
+}
+
+/** `arr.sort(cmp)`: the comparator's result is consumed by native code, so pass it the value. */
+export function comparator<T>(cmp: ((a: T, b: T) => unknown) | undefined): ((a: T, b: T) => number) | undefined {
+  if (typeof cmp !== 'function') return cmp;
+  const fn = callable(cmp);
+  return (a, b) => value(fn(a, b));
+}
+
+/** `isNaN`, `isFinite`, `Number.isInteger`, ...: predicates on the value. */
+export function numberPredicate(pred: (x: unknown) => boolean, x: unknown): boolean {
+  return pred(v(x));
+}

@@ -1,0 +1,32 @@
+/**
+ * Which functions the plugin compiled. For a function the plugin saw by
+ * name, it emits a differentiable twin and registers `original -> twin`, so
+ * ordinary callers keep the untouched original and `grad(original)` (or a
+ * call from compiled code in another module) finds the twin. Inline
+ * functions handed to grad are compiled in place and only marked.
+ */
+const twins = new WeakMap<Function, Function>();
+const compiledFns = new WeakSet<Function>();
+
+/** Registers the differentiable twin of `original`; returns `original`. */
+export function register<F extends Function>(original: F, twin: Function): F {
+  twins.set(original, twin);
+  compiledFns.add(twin);
+  return original;
+}
+
+/** Marks a function the plugin compiled in place; returns it. */
+export function compiled<F extends Function>(fn: F): F {
+  compiledFns.add(fn);
+  return fn;
+}
+
+/** The version of `f` to call from compiled code: its twin if it has one. */
+export function callable<T>(f: T): T {
+  return typeof f === 'function' ? ((twins.get(f) as T | undefined) ?? f) : f;
+}
+
+/** The compiled version of `f`, or undefined when the plugin never saw it. */
+export function compiledVersion(f: Function): Function | undefined {
+  return compiledFns.has(f) ? f : twins.get(f);
+}
