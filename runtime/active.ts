@@ -29,25 +29,51 @@ export abstract class Trace {
 export class ForwardTrace extends Trace {}
 
 /**
- * Reverse mode: the tape. Node k's incoming edges are
- * `parents[e]`, `partials[e]` for `e` in `[ends[k - 1], ends[k])`. Nodes are
- * appended in evaluation order, which is a topological order of the flow
- * graph; the sweep (see engine.ts) visits them backwards.
+ * Reverse mode: the tape, in flat typed arrays grown by doubling (no object
+ * per edge). Node k's incoming edges are `parents[e]`, `partials[e]` for `e`
+ * in `[ends[k - 1], ends[k])`. Nodes are appended in evaluation order, which
+ * is a topological order of the flow graph; the sweep (engine.ts) visits
+ * them backwards. A partial that itself carries a derivative (nested
+ * derivatives) is kept in `nestedPartials` with NaN in its slot.
  */
 export class ReverseTrace extends Trace {
-  readonly parents: number[] = [];
-  readonly partials: Num[] = [];
-  readonly ends: number[] = [];
+  parents = new Int32Array(1024);
+  partials = new Float64Array(1024);
+  ends = new Int32Array(256);
+  edgeCount = 0;
+  size = 0;
+  nestedPartials: Map<number, Num> | undefined = undefined;
 
-  get size(): number {
-    return this.ends.length;
+  /** Adds an edge to the node being built. */
+  edge(parent: number, partial: Num): void {
+    const e = this.edgeCount;
+    if (e === this.parents.length) {
+      this.parents = grow(this.parents, new Int32Array(e * 2));
+      this.partials = grow(this.partials, new Float64Array(e * 2));
+    }
+    this.parents[e] = parent;
+    if (typeof partial === 'number') {
+      this.partials[e] = partial;
+    } else {
+      this.partials[e] = NaN;
+      (this.nestedPartials ??= new Map()).set(e, partial);
+    }
+    this.edgeCount = e + 1;
   }
 
-  /** Appends a node whose edges were pushed just before; returns its index. */
+  /** Closes the node whose edges were just added; returns its index. */
   close(): number {
-    this.ends.push(this.parents.length);
-    return this.ends.length - 1;
+    const k = this.size;
+    if (k === this.ends.length) this.ends = grow(this.ends, new Int32Array(k * 2));
+    this.ends[k] = this.edgeCount;
+    this.size = k + 1;
+    return k;
   }
+}
+
+function grow<A extends Int32Array | Float64Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
 }
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
@@ -127,16 +153,21 @@ export class DualtapeError extends Error {
   override name = 'DualtapeError';
 }
 
-/** The first stack frame outside dualtape's runtime: where the conversion happened. */
+/** The first stack frames outside dualtape's runtime: where the conversion happened. */
 function userFrame(): string | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
-  const frame = stack.find(
-    (line) =>
-      !/Symbol\.toPrimitive|conversionError|userFrame|dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api)\.[jt]s/.test(
-        line,
-      ),
-  );
-  return frame?.trim().replace(/^at /, '');
+  const frames = stack
+    .filter(
+      (line) =>
+        !/Symbol\.toPrimitive|conversionError|userFrame|dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api)\.[jt]s/.test(
+          line,
+        ),
+    )
+    .map((line) => line.trim().replace(/^at /, ''));
+  const first = frames[0];
+  if (first === undefined) return undefined;
+  // A built-in (Number(), Math.sin, a typed array store) did it: name its caller too.
+  return /\((?:<anonymous>|native)\)$|^[\w.]+$/.test(first) && frames[1] ? `${first}, called from ${frames[1]}` : first;
 }
 
 function conversionError(x: Active): DualtapeError {

@@ -246,7 +246,7 @@ function runReverse(fc: Function, self: unknown, args: unknown[], which: number[
     }
     const out = checkResult(fc.apply(self, callArgs));
     const mine = out instanceof TapeVar && out.tr === tape;
-    const adjoint = mine ? reverseSweep(tape, out.i) : [];
+    const adjoint: ArrayLike<Num> = mine ? reverseSweep(tape, out.i) : [];
     let n = 0;
     const grads = which.map((k) =>
       shapeLike(args[k], () => {

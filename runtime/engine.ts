@@ -28,17 +28,18 @@ function toNum(x: unknown): Num {
   return x instanceof Active ? x : Number(x);
 }
 
-/** Records a reverse-mode node for result `z` with the given (parent, partial) edges. */
-function record(tr: ReverseTrace, z: Num, parents: number[], partials: Num[]): Num {
-  let any = false;
-  for (let k = 0; k < parents.length; k++) {
-    const p = partials[k]!;
-    if (p === 0) continue; // zero partial: no edge (0 × ∞ = 0)
-    tr.parents.push(parents[k]!);
-    tr.partials.push(p);
-    any = true;
-  }
-  if (!any) return z; // constant at this level
+/** Records a reverse-mode node for `z` with one edge. A zero partial means no edge (0 × ∞ = 0). */
+function record1(tr: ReverseTrace, z: Num, parent: number, partial: Num): Num {
+  if (partial === 0) return z; // constant at this level
+  tr.edge(parent, partial);
+  return new TapeVar(z, tr.close(), tr);
+}
+
+function record2(tr: ReverseTrace, z: Num, pa: number, da: Num, pb: number, db: Num): Num {
+  if (da === 0) return record1(tr, z, pb, db);
+  if (db === 0) return record1(tr, z, pa, da);
+  tr.edge(pa, da);
+  tr.edge(pb, db);
   return new TapeVar(z, tr.close(), tr);
 }
 
@@ -53,7 +54,7 @@ export function apply1(rule: UnaryRule, op: (x: Num) => Num, x: Active): Num {
     if (p === 0) return z;
     return new Dual(z, mul(p, t), tr);
   }
-  return record(tr as ReverseTrace, z, [(x as TapeVar).i], [rule.d(kernel, xv, z)]);
+  return record1(tr as ReverseTrace, z, (x as TapeVar).i, rule.d(kernel, xv, z));
 }
 
 export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown, b: unknown): Num {
@@ -87,10 +88,10 @@ export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown
   }
   const rt = tr as ReverseTrace;
   if (aIn && bIn) {
-    return record(rt, z, [(an as TapeVar).i, (bn as TapeVar).i], [rule.dx(kernel, av, bv, z), rule.dy(kernel, av, bv, z)]);
+    return record2(rt, z, (an as TapeVar).i, rule.dx(kernel, av, bv, z), (bn as TapeVar).i, rule.dy(kernel, av, bv, z));
   }
-  if (aIn) return record(rt, z, [(an as TapeVar).i], [rule.dx(kernel, av, bv, z)]);
-  return record(rt, z, [(bn as TapeVar).i], [rule.dy(kernel, av, bv, z)]);
+  if (aIn) return record1(rt, z, (an as TapeVar).i, rule.dx(kernel, av, bv, z));
+  return record1(rt, z, (bn as TapeVar).i, rule.dy(kernel, av, bv, z));
 }
 
 export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readonly unknown[]): Num {
@@ -114,16 +115,16 @@ export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readon
     }
     return t === 0 ? z : new Dual(z, t, tr);
   }
-  const parents: number[] = [];
-  const partials: Num[] = [];
+  const rt = tr as ReverseTrace;
+  let edges = 0;
   for (let k = 0; k < ns.length; k++) {
     const x = ns[k]!;
-    if (x instanceof TapeVar && x.tr === tr) {
-      parents.push(x.i);
-      partials.push(ps[k]!);
+    if (x instanceof TapeVar && x.tr === rt && ps[k] !== 0) {
+      rt.edge(x.i, ps[k]!);
+      edges++;
     }
   }
-  return record(tr as ReverseTrace, z, parents, partials);
+  return edges === 0 ? z : new TapeVar(z, rt.close(), rt);
 }
 
 // ---------------------------------------------------------------------------
@@ -210,19 +211,29 @@ export const kernel: Kernel = { add, sub, mul, div, pow, neg, sqrt, log, sin, co
  * (fan-out) receives the sum of all of them. Returns the adjoint of every
  * node; adjoints are plain numbers unless derivatives are nested.
  */
-export function reverseSweep(tape: ReverseTrace, out: number): Num[] {
-  const { parents, partials, ends } = tape;
+export function reverseSweep(tape: ReverseTrace, out: number): ArrayLike<Num> {
+  const { parents, partials, ends, nestedPartials } = tape;
+  if (nestedPartials === undefined) {
+    // Plain numbers all the way: a Float64Array of adjoints.
+    const adjoint = new Float64Array(out + 1);
+    adjoint[out] = 1;
+    for (let node = out; node >= 0; node--) {
+      const a = adjoint[node]!;
+      if (a === 0) continue; // nothing flows back through this node
+      const end = ends[node]!;
+      for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) adjoint[parents[e]!]! += partials[e]! * a;
+    }
+    return adjoint;
+  }
   const adjoint: Num[] = new Array<Num>(out + 1).fill(0);
   adjoint[out] = 1;
   for (let node = out; node >= 0; node--) {
     const a = adjoint[node]!;
-    if (a === 0) continue; // nothing flows back through this node
+    if (a === 0) continue;
     for (let e = node === 0 ? 0 : ends[node - 1]!; e < ends[node]!; e++) {
       const k = parents[e]!;
-      const p = partials[e]!;
-      const prev = adjoint[k]!;
-      if (typeof p === 'number' && typeof a === 'number' && typeof prev === 'number') adjoint[k] = prev + p * a;
-      else adjoint[k] = add(prev, mul(p, a));
+      const p = nestedPartials.get(e) ?? partials[e]!;
+      adjoint[k] = add(adjoint[k]!, mul(p, a));
     }
   }
   return adjoint;
