@@ -53,7 +53,8 @@ function isSimple(t: T, node: BabelTypes.Node): boolean {
  * Splits an assignment target into a read and a write that evaluate its
  * object and key once: `a[i++]` becomes `_o = a, _k = i++` then `_o[_k]`.
  */
-function target(path: NodePath, left: BabelTypes.LVal, t: T): { pre: Expr[]; read: () => Expr; write: () => BabelTypes.LVal } {
+function target(path: NodePath, lval: BabelTypes.LVal | Expr, t: T): { pre: Expr[]; read: () => Expr; write: () => BabelTypes.LVal } {
+  const left = unwrapType(lval, t);
   if (t.isIdentifier(left)) {
     return { pre: [], read: () => t.identifier(left.name), write: () => t.identifier(left.name) };
   }
@@ -75,6 +76,15 @@ function target(path: NodePath, left: BabelTypes.LVal, t: T): { pre: Expr[]; rea
     return { pre, read: make, write: make };
   }
   throw path.buildCodeFrameError('dualtape: unsupported assignment target in differentiated code.');
+}
+
+/** `xs[i]!`, `(o.a as number)`: the expression under TypeScript-only wrappers. */
+function unwrapType(node: BabelTypes.Node, t: T): BabelTypes.Node {
+  while (t.isTSNonNullExpression(node) || t.isTSAsExpression(node) || t.isTSSatisfiesExpression(node) ||
+         t.isTSTypeAssertion(node) || t.isParenthesizedExpression(node)) {
+    node = node.expression;
+  }
+  return node;
 }
 
 function sequence(t: T, pre: Expr[], last: Expr): Expr {
@@ -168,11 +178,12 @@ const visitor: Visitor<State> = {
     const operator = path.node.operator;
     const left = path.get('left');
     const right = path.get('right');
-    if (left.isMemberExpression()) {
-      const typed = typedArrayName(path, left.node.object, t);
+    const leftNode = unwrapType(left.node, t);
+    if (t.isMemberExpression(leftNode)) {
+      const typed = typedArrayName(path, leftNode.object, t);
       if (typed && (s.act.isActive(right) || (operator !== '=' && s.act.isActive(left))) && s.strict) {
         throw path.buildCodeFrameError(
-          `dualtape: this stores a value that carries a derivative into \`${(left.node.object as BabelTypes.Identifier).name}\`, ` +
+          `dualtape: this stores a value that carries a derivative into \`${(leftNode.object as BabelTypes.Identifier).name}\`, ` +
             `a ${typed}, which can only hold plain numbers, so the derivative would be lost. Inside differentiated ` +
             `code use a plain array instead, e.g. \`new Array(n).fill(0)\` or \`[]\`.`,
         );
