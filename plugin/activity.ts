@@ -123,7 +123,7 @@ export class Activity {
     if (binding.kind === 'const' && decl.isVariableDeclarator() && this.t.isIdentifier(decl.node.id) && decl.node.init) {
       const init = decl.get('init') as NodePath;
       if (init.isFunction()) return false;
-      return isLiteralNumber(init);
+      return !isLiteralNumber(init);
     }
     return true;
   }

@@ -10,6 +10,7 @@ import type * as BabelTypes from '@babel/types';
 import { Context } from './context.js';
 import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
+import { findUnsupported } from './unsupported.js';
 import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
 
 export interface DualtapeBabelOptions {
@@ -55,6 +56,11 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
 
     for (const [fn, strict] of twins) compileFunction(fn, ctx, strict);
     for (const fn of anonymous) compileFunction(fn, ctx, true);
+    for (const fn of roots.inPlace) {
+      const bad = findUnsupported(fn);
+      if (bad) throw bad.path.buildCodeFrameError(bad.message);
+      compileFunction(fn, ctx, true);
+    }
     // Inline roots inside another inline root are compiled with it.
     const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
     for (const fn of inline) {

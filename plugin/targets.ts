@@ -31,6 +31,13 @@ export interface Roots {
   named: Map<Binding, boolean>;
   /** Wrapped as register(original, compiledCopy). */
   anonymous: Fn[];
+  /**
+   * Compiled in place, for everyone: methods marked 'use differentiable' and, in
+   * a file marked so, functions that cannot be twinned by name (object and
+   * class methods, functions stored in objects). Plain callers then run the
+   * runtime's fast paths.
+   */
+  inPlace: Fn[];
   /** `grad(makeLoss(data))` with an imported factory: the callee goes through `callable`. */
   factoryCalls: NodePath<BabelTypes.CallExpression>[];
 }
@@ -56,12 +63,15 @@ function bindingOfFunction(fn: Fn): Binding | undefined {
 }
 
 export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context, fileDirective: boolean): Roots {
-  const roots: Roots = { inline: [], named: new Map(), anonymous: [], factoryCalls: [] };
+  const roots: Roots = { inline: [], named: new Map(), anonymous: [], inPlace: [], factoryCalls: [] };
   const addNamed = (b: Binding, strict: boolean) => roots.named.set(b, strict || (roots.named.get(b) ?? false));
   const markFunction = (fn: Fn) => {
     const b = bindingOfFunction(fn);
     if (b) addNamed(b, true);
-    else if (fn.isArrowFunctionExpression() || fn.isFunctionExpression() || fn.isFunctionDeclaration()) roots.anonymous.push(fn);
+    else if (fn.isObjectMethod() || fn.isClassMethod() || fn.isClassPrivateMethod()) roots.inPlace.push(fn);
+    else if (fn.parentPath.isExportDefaultDeclaration() || fn.parentPath.isCallExpression() ||
+             fn.parentPath.isVariableDeclarator() || fn.parentPath.isExpressionStatement()) roots.anonymous.push(fn);
+    else roots.inPlace.push(fn);
   };
 
   program.traverse({
@@ -110,10 +120,26 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     }
   }
 
+  if (fileDirective) {
+    // Every other top-level function of the file (methods, functions stored in objects).
+    const taken = new Set<object>([
+      ...roots.anonymous.map((f) => f.node),
+      ...roots.inPlace.map((f) => f.node),
+      ...[...roots.named.keys()].map((b) => functionOfBinding(b)!.node),
+    ]);
+    program.traverse({
+      Function(path) {
+        if (!taken.has(path.node) && !bindingOfFunction(path)) roots.inPlace.push(path);
+        path.skip(); // nested functions are compiled with their parent
+      },
+    });
+  }
+
   // Everything a root refers to by name is compiled too (transitively).
   const work: [Fn, boolean][] = [
     ...roots.inline.map((f): [Fn, boolean] => [f, true]),
     ...roots.anonymous.map((f): [Fn, boolean] => [f, true]),
+    ...roots.inPlace.map((f): [Fn, boolean] => [f, true]),
     ...[...roots.named].map(([b, strict]): [Fn, boolean] => [functionOfBinding(b)!, strict]),
   ];
   const seen = new Set<object>();
@@ -162,7 +188,8 @@ export function createTwins(roots: Roots, ctx: Context): [Fn, boolean][] {
     }
     const name = binding.identifier.name;
     const twinId = fn.scope.generateUidIdentifier(`${name}_d`);
-    const clone = t.cloneNode(fn.node, true);
+    // Comments stay with the original only.
+    const clone = t.removeComments(t.cloneNode(fn.node, true));
     const register = t.expressionStatement(t.callExpression(ctx.helper('register'), [t.identifier(name), t.cloneNode(twinId)]));
     let twinPath: Fn;
     if (fn.isFunctionDeclaration()) {
@@ -195,7 +222,7 @@ export function wrapAnonymous(fn: Fn, ctx: Context): Fn {
   const asExpression = (n: BabelTypes.Function): BabelTypes.Expression =>
     t.isFunctionDeclaration(n) ? t.functionExpression(n.id, n.params, n.body, n.generator, n.async) : (n as BabelTypes.Expression);
   const original = asExpression(node);
-  const copy = asExpression(t.cloneNode(node, true));
+  const copy = asExpression(t.removeComments(t.cloneNode(node, true)));
   const call = t.callExpression(ctx.helper('register'), [original, copy]);
   const [replaced] = fn.replaceWith(call) as NodePath[];
   return (replaced as NodePath<BabelTypes.CallExpression>).get('arguments')[1] as Fn;

@@ -16,7 +16,7 @@
  * escaped it (through a closure or an outer variable) then fails loudly when
  * it is used in arithmetic instead of writing into someone else's tape.
  */
-import type { Num } from './core-types.js';
+import type { Adjoints, Num } from './core-types.js';
 
 let nextTraceId = 1;
 
@@ -43,6 +43,11 @@ export class ReverseTrace extends Trace {
   edgeCount = 0;
   size = 0;
   nestedPartials: Map<number, Num> | undefined = undefined;
+  /**
+   * Nodes with a backward step of their own, run when the sweep reaches them
+   * (checkpointed regions recompute and backpropagate through their inputs).
+   */
+  specials: Map<number, (adjoints: Adjoints) => void> | undefined = undefined;
 
   /** Adds an edge to the node being built. */
   edge(parent: number, partial: Num): void {

@@ -31,3 +31,9 @@ export interface Kernel {
   /** The plain number underneath every level of derivative. */
   value(a: Num): number;
 }
+
+/** Adjoints as seen by a tape node's own backward step (see `ReverseTrace.specials`). */
+export interface Adjoints {
+  get(node: number): Num;
+  add(node: number, contribution: Num): void;
+}

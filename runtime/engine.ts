@@ -13,7 +13,7 @@
  */
 import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
-import type { Kernel, Num } from './core-types.js';
+import type { Adjoints, Kernel, Num } from './core-types.js';
 import { binaryRules, piecewiseConstant, unaryRules, variadicRules } from './rules.js';
 import type { BinaryRule, UnaryRule, VariadicRule } from './rules.js';
 
@@ -205,19 +205,33 @@ export const kernel: Kernel = { add, sub, mul, div, pow, neg, sqrt, log, sin, co
 // ---------------------------------------------------------------------------
 
 /**
- * Backpropagation on the tape: seeds the adjoint of node `out` with 1 and
- * visits the nodes from `out` down to 0 (reverse topological order), adding
- * partial × adjoint into each parent. A node reached by several paths
- * (fan-out) receives the sum of all of them. Returns the adjoint of every
- * node; adjoints are plain numbers unless derivatives are nested.
+ * Backpropagation on the tape: seeds the adjoints of the given nodes and
+ * visits the nodes from the highest seed down to 0 (reverse topological
+ * order), adding partial × adjoint into each parent. A node reached by
+ * several paths (fan-out) receives the sum of all of them. Returns the
+ * adjoint of every node up to the highest seed; adjoints are plain numbers
+ * unless derivatives are nested.
  */
-export function reverseSweep(tape: ReverseTrace, out: number): ArrayLike<Num> {
-  const { parents, partials, ends, nestedPartials } = tape;
-  if (nestedPartials === undefined) {
+export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: number, adjoint: Num]>): ArrayLike<Num> {
+  const { parents, partials, ends, nestedPartials, specials } = tape;
+  let top = -1;
+  let numeric = nestedPartials === undefined;
+  for (const [node, a] of seeds) {
+    if (node > top) top = node;
+    if (typeof a !== 'number') numeric = false;
+  }
+  if (numeric) {
     // Plain numbers all the way: a Float64Array of adjoints.
-    const adjoint = new Float64Array(out + 1);
-    adjoint[out] = 1;
-    for (let node = out; node >= 0; node--) {
+    const adjoint = new Float64Array(top + 1);
+    for (const [node, a] of seeds) adjoint[node]! += a as number;
+    const view: Adjoints | undefined = specials && {
+      get: (i) => adjoint[i]!,
+      add: (i, c) => {
+        adjoint[i]! += c as number;
+      },
+    };
+    for (let node = top; node >= 0; node--) {
+      if (specials !== undefined) specials.get(node)?.(view!);
       const a = adjoint[node]!;
       if (a === 0) continue; // nothing flows back through this node
       const end = ends[node]!;
@@ -225,14 +239,21 @@ export function reverseSweep(tape: ReverseTrace, out: number): ArrayLike<Num> {
     }
     return adjoint;
   }
-  const adjoint: Num[] = new Array<Num>(out + 1).fill(0);
-  adjoint[out] = 1;
-  for (let node = out; node >= 0; node--) {
+  const adjoint: Num[] = new Array<Num>(top + 1).fill(0);
+  for (const [node, a] of seeds) adjoint[node] = add(adjoint[node]!, a);
+  const view: Adjoints = {
+    get: (i) => adjoint[i]!,
+    add: (i, c) => {
+      adjoint[i] = add(adjoint[i]!, c);
+    },
+  };
+  for (let node = top; node >= 0; node--) {
+    specials?.get(node)?.(view);
     const a = adjoint[node]!;
     if (a === 0) continue;
     for (let e = node === 0 ? 0 : ends[node - 1]!; e < ends[node]!; e++) {
       const k = parents[e]!;
-      const p = nestedPartials.get(e) ?? partials[e]!;
+      const p = nestedPartials?.get(e) ?? partials[e]!;
       adjoint[k] = add(adjoint[k]!, mul(p, a));
     }
   }

@@ -1,0 +1,170 @@
+/**
+ * Arguments in and results out: checking what users pass, wrapping numeric
+ * leaves in derivative-carrying values, and giving results their shape.
+ */
+import { Active } from './active.js';
+import type { Num } from './core-types.js';
+import { compiledVersion } from './registry.js';
+
+export function describeFn(f: Function): string {
+  return f.name ? `\`${f.name}\`` : 'the function';
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  switch (typeof x) {
+    case 'string':
+      return `a string (${JSON.stringify(x.length > 20 ? x.slice(0, 20) + '…' : x)})`;
+    case 'object':
+      return `an object of class ${(x as object).constructor?.name ?? 'unknown'}`;
+    case 'function':
+      return 'a function';
+    case 'undefined':
+      return 'undefined';
+    default:
+      return `a ${typeof x} (${String(x)})`;
+  }
+}
+
+export function isPlainObject(x: object): boolean {
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Throws a TypeError naming the path of the first leaf that cannot be differentiated. */
+export function checkArg(x: unknown, path: string, seen: Set<object>, allArgs: boolean): void {
+  if (typeof x === 'number' || x instanceof Active) return;
+  if (x instanceof Float64Array || x instanceof Float32Array) return;
+  if (x !== null && typeof x === 'object' && (Array.isArray(x) || isPlainObject(x))) {
+    if (seen.has(x)) throw new TypeError(`dualtape: ${path} refers back to itself; differentiable arguments must be trees of numbers.`);
+    seen.add(x);
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) checkArg(x[i], `${path}[${i}]`, seen, allArgs);
+    } else {
+      for (const key of Object.keys(x)) {
+        checkArg((x as Record<string, unknown>)[key], /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen, allArgs);
+      }
+    }
+    seen.delete(x);
+    return;
+  }
+  throw new TypeError(
+    `dualtape: ${path} is ${describe(x)}; differentiable arguments must be numbers, arrays, ` +
+      `Float64Array/Float32Array or plain objects of those.` +
+      (allArgs ? ' To pass an argument that is not differentiated (data, options), list the differentiated ones in the argnums option.' : ''),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Arguments in and gradients out
+// ---------------------------------------------------------------------------
+
+/** Rebuilds `x` with every numeric leaf replaced by `leaf(x, index)`; typed arrays become plain arrays. */
+export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
+  if (typeof x === 'number' || x instanceof Active) return leaf(x);
+  if (Array.isArray(x) || x instanceof Float64Array || x instanceof Float32Array) {
+    const out = new Array<unknown>(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = mapLeaves(x[i], leaf);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(x as object)) out[key] = mapLeaves((x as Record<string, unknown>)[key], leaf);
+  return out;
+}
+
+/** The gradient with the shape of `x`, reading one gradient per leaf from `next`. */
+export function shapeLike(x: unknown, next: () => Num): unknown {
+  if (typeof x === 'number' || x instanceof Active) return next();
+  if (x instanceof Float64Array || x instanceof Float32Array) {
+    const vals: Num[] = [];
+    for (let i = 0; i < x.length; i++) vals.push(next());
+    // Nested derivatives may leave derivative-carrying values, which a Float64Array cannot hold.
+    return vals.every((g) => typeof g === 'number') ? Float64Array.from(vals as number[]) : vals;
+  }
+  if (Array.isArray(x)) return x.map((e) => shapeLike(e, next));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(x as object)) out[key] = shapeLike((x as Record<string, unknown>)[key], next);
+  return out;
+}
+
+export function checkResult(out: unknown, api = 'grad'): Num {
+  if (typeof out === 'number' || out instanceof Active) return out;
+  throw new TypeError(
+    `dualtape: the differentiated function returned ${describe(out)}; ${api} needs a function that returns a single number ` +
+      `(for several outputs use jacobian or vjp, or reduce them to a scalar loss).`,
+  );
+}
+
+/** Checks a function's result that may be a number or a tree of numbers (jvp, vjp, jacobian). */
+export function checkOutput(out: unknown, api: string): void {
+  try {
+    checkArg(out, 'result', new Set(), false);
+  } catch (e) {
+    throw new TypeError(
+      `dualtape: ${api} needs a function returning a number or an array (or plain object) of numbers; ` +
+        (e as Error).message.replace(/^dualtape: /, '').replace(/; differentiable arguments.*$/, '.'),
+    );
+  }
+}
+
+/**
+ * Checks that `y` (tangents, cotangents) has exactly the shape of `x`,
+ * naming the first place where they differ.
+ */
+export function checkSameShape(x: unknown, y: unknown, xPath: string, yPath: string): void {
+  const isLeaf = (v: unknown) => typeof v === 'number' || v instanceof Active;
+  const isList = (v: unknown) => Array.isArray(v) || v instanceof Float64Array || v instanceof Float32Array;
+  if (isLeaf(x)) {
+    if (!isLeaf(y)) throw new TypeError(`dualtape: ${yPath} must be a number, like ${xPath}, but is ${describe(y)}.`);
+    return;
+  }
+  if (isList(x)) {
+    const xl = x as ArrayLike<unknown>;
+    if (!isList(y)) throw new TypeError(`dualtape: ${yPath} must be an array of ${xl.length}, like ${xPath}, but is ${describe(y)}.`);
+    const yl = y as ArrayLike<unknown>;
+    if (yl.length !== xl.length) {
+      throw new TypeError(`dualtape: ${yPath} has ${yl.length} elements but ${xPath} has ${xl.length}: their shapes must match.`);
+    }
+    for (let i = 0; i < xl.length; i++) checkSameShape(xl[i], yl[i], `${xPath}[${i}]`, `${yPath}[${i}]`);
+    return;
+  }
+  if (y === null || typeof y !== 'object' || isList(y)) {
+    throw new TypeError(`dualtape: ${yPath} must be an object shaped like ${xPath}, but is ${describe(y)}.`);
+  }
+  const xk = Object.keys(x as object);
+  const yk = Object.keys(y as object);
+  const missing = xk.find((k) => !(k in (y as object)));
+  const extra = yk.find((k) => !(k in (x as object)));
+  if (missing !== undefined) throw new TypeError(`dualtape: ${yPath} lacks the key "${missing}" that ${xPath} has.`);
+  if (extra !== undefined) throw new TypeError(`dualtape: ${yPath} has a key "${extra}" that ${xPath} does not have.`);
+  for (const k of xk) {
+    checkSameShape((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], `${xPath}.${k}`, `${yPath}.${k}`);
+  }
+}
+
+
+/** The compiled version of `f`, or a TypeError explaining how to get one. */
+export function compiledOrThrow(f: unknown, api: string): Function {
+  if (typeof f !== 'function') {
+    throw new TypeError(`dualtape: ${api} expects a function, got ${describe(f)}.`);
+  }
+  const fc = compiledVersion(f);
+  if (fc === undefined) {
+    throw new TypeError(
+      `dualtape: ${api} was given ${describeFn(f)}, which the dualtape Babel plugin did not compile, ` +
+        `so its derivatives cannot be taken. Add 'dualtape/babel' to your Babel plugins (or run the ` +
+        `file with node --import dualtape/register), and either pass the function to ${api} in a ` +
+        `module that imports ${api} from 'dualtape', or put the directive 'use differentiable' at the ` +
+        `top of its file or function body.`,
+    );
+  }
+  return fc;
+}
+
+/** The numeric leaves of `x` in the order mapLeaves and shapeLike visit them. */
+export function leavesOf(x: unknown): Num[] {
+  const out: Num[] = [];
+  mapLeaves(x, (v) => out.push(v));
+  return out;
+}

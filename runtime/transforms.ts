@@ -1,0 +1,268 @@
+/**
+ * Beyond gradients: jvp and vjp (one forward / one reverse pass, any output
+ * shape), jacobian (column by column forward, or row by row reverse), and the
+ * second-order helpers built from them (hessian, hvp: forward over reverse).
+ *
+ * All of them run on the same traces as grad, so they nest with each other
+ * and with grad in any combination of modes.
+ */
+import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar } from './active.js';
+import type { Num } from './core-types.js';
+import { checkArg, checkOutput, checkSameShape, compiledOrThrow, describe, leavesOf, mapLeaves, shapeLike } from './args.js';
+import type { GradOf, Mode } from './api.js';
+import { gradientFunction } from './api.js';
+import { reverseSweep } from './engine.js';
+import { compiled } from './registry.js';
+
+/** Tangents (or cotangents) for arguments of types A: the same shapes with numbers. */
+export type TangentsOf<A extends readonly unknown[]> = { [K in keyof A]: GradOf<A[K]> };
+
+/** A function's output as jvp/vjp return it: numbers in the same shape. */
+export type OutputOf<R> = R extends number ? number : GradOf<R>;
+
+function checkArgs(api: string, args: readonly unknown[], name: string): void {
+  args.forEach((a, k) => checkArg(a, `${name}[${k}]`, new Set(), false));
+}
+
+/** Splits an output of derivative-carrying values into its value and its tangent at `trace`. */
+function valueOf(out: unknown, trace: ForwardTrace | ReverseTrace): unknown {
+  return mapLeaves(out, (x) => (x instanceof Active && x.tr === trace ? x.v : x));
+}
+
+// ---------------------------------------------------------------------------
+// jvp
+// ---------------------------------------------------------------------------
+
+/**
+ * Forward mode in one pass: the value of `f(...primals)` and its directional
+ * derivative along `tangents` (`J · tangents`), in the output's shape.
+ */
+export function jvp<A extends unknown[], R>(
+  f: (...args: A) => R,
+  primals: A,
+  tangents: TangentsOf<A>,
+): [OutputOf<R>, OutputOf<R>] {
+  const fc = compiledOrThrow(f, 'jvp');
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) {
+    throw new TypeError(
+      `dualtape: jvp(f, primals, tangents) takes the arguments and their tangents as two arrays, got ${describe(primals)} and ${describe(tangents)}.`,
+    );
+  }
+  if (primals.length !== tangents.length) {
+    throw new TypeError(`dualtape: jvp got ${primals.length} primal argument(s) but ${tangents.length} tangent(s).`);
+  }
+  checkArgs('jvp', primals, 'primals');
+  primals.forEach((p, k) => checkSameShape(p, tangents[k], `primals[${k}]`, `tangents[${k}]`));
+  const trace = new ForwardTrace();
+  try {
+    const args = primals.map((p, k) => {
+      const ts = leavesOf(tangents[k]);
+      let n = 0;
+      return mapLeaves(p, (v) => {
+        const t = ts[n++]!;
+        return t === 0 ? v : new Dual(v, t, trace);
+      });
+    });
+    const out = fc(...args);
+    checkOutput(out, 'jvp');
+    const tangent = mapLeaves(out, (x) => (x instanceof Dual && x.tr === trace ? x.t : 0));
+    return [valueOf(out, trace), tangent] as [OutputOf<R>, OutputOf<R>];
+  } finally {
+    trace.alive = false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// vjp
+// ---------------------------------------------------------------------------
+
+/**
+ * Reverse mode: records `f(...primals)` once and returns its value and a
+ * pullback. `pullback(cotangent)` (cotangent shaped like the output) returns
+ * `cotangentᵀ · J` for each argument, in grad's convention (one argument: its
+ * shape; several: an array). The pullback can be called any number of times.
+ */
+export function vjp<A extends unknown[], R>(
+  f: (...args: A) => R,
+  ...primals: A
+): [OutputOf<R>, (cotangent: OutputOf<R>) => A extends [infer X] ? GradOf<X> : TangentsOf<A>] {
+  const fc = compiledOrThrow(f, 'vjp');
+  checkArgs('vjp', primals, 'primals');
+  const tape = new ReverseTrace();
+  const inputs: number[] = [];
+  let out: unknown;
+  try {
+    const args = primals.map((p) =>
+      mapLeaves(p, (v) => {
+        const node = new TapeVar(v, tape.close(), tape);
+        inputs.push(node.i);
+        return node;
+      }),
+    );
+    out = fc(...args);
+    checkOutput(out, 'vjp');
+  } finally {
+    tape.alive = false;
+  }
+  const outLeaves = leavesOf(out);
+  const value = valueOf(out, tape);
+  const pullback = (cotangent: unknown) => {
+    checkSameShape(value, cotangent, 'the output', 'the cotangent');
+    const cts = leavesOf(cotangent);
+    const seeds: [number, Num][] = [];
+    outLeaves.forEach((o, k) => {
+      if (o instanceof TapeVar && o.tr === tape && cts[k] !== 0) seeds.push([o.i, cts[k]!]);
+    });
+    const adjoint: ArrayLike<Num> = seeds.length > 0 ? reverseSweep(tape, seeds) : [];
+    let n = 0;
+    const grads = primals.map((p) =>
+      shapeLike(p, () => {
+        const i = inputs[n++]!;
+        return i < adjoint.length ? adjoint[i]! : 0;
+      }),
+    );
+    return primals.length === 1 ? grads[0] : grads;
+  };
+  return [value, compiled(pullback)] as never;
+}
+
+// ---------------------------------------------------------------------------
+// jacobian
+// ---------------------------------------------------------------------------
+
+export interface JacobianOptions {
+  /**
+   * 'forward': one pass per input (column by column). 'reverse': one recorded
+   * pass and one sweep per output (row by row). 'auto' (default): forward
+   * when there are no more inputs than outputs, reverse otherwise.
+   */
+  readonly mode?: Mode | 'auto';
+}
+
+/**
+ * The Jacobian of `f` (returning a number or an array of numbers) as rows =
+ * outputs, columns = inputs. With several arguments, or nested arrays or
+ * objects, the columns are all numeric leaves of all arguments, flattened in
+ * order (argument 0's leaves first, arrays in index order, objects in key
+ * order); likewise the rows for a nested output. A number output gives one row.
+ */
+export function jacobian<A extends unknown[]>(f: (...args: A) => unknown, opts: JacobianOptions = {}): (...args: A) => number[][] {
+  const fc = compiledOrThrow(f, 'jacobian');
+  const mode = opts.mode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'forward' && mode !== 'reverse') {
+    throw new TypeError(`dualtape: jacobian option mode must be 'forward', 'reverse' or 'auto', got ${describe(mode)}.`);
+  }
+  return compiled((...args: A): number[][] => {
+    checkArgs('jacobian', args, 'args');
+    const nIn = args.reduce<number>((n, a) => n + leavesOf(a).length, 0);
+    let useForward = mode === 'forward';
+    if (mode === 'auto') {
+      const probe = fc(...args);
+      checkOutput(probe, 'jacobian');
+      useForward = nIn <= leavesOf(probe).length;
+    }
+    return (useForward ? jacobianForward(fc, args, nIn) : jacobianReverse(fc, args)) as number[][];
+  });
+}
+
+function jacobianForward(fc: Function, args: unknown[], nIn: number): Num[][] {
+  const columns: Num[][] = [];
+  let nOut = 0;
+  for (let j = 0; j < nIn; j++) {
+    const trace = new ForwardTrace();
+    try {
+      let n = 0;
+      const callArgs = args.map((a) => mapLeaves(a, (v) => (n++ === j ? new Dual(v, 1, trace) : v)));
+      const out = fc(...callArgs);
+      checkOutput(out, 'jacobian');
+      const col = leavesOf(out).map((x) => (x instanceof Dual && x.tr === trace ? x.t : 0));
+      nOut = col.length;
+      columns.push(col);
+    } finally {
+      trace.alive = false;
+    }
+  }
+  if (nIn === 0) {
+    const out = fc(...args);
+    checkOutput(out, 'jacobian');
+    nOut = leavesOf(out).length;
+  }
+  return Array.from({ length: nOut }, (_, i) => columns.map((col) => col[i]!));
+}
+
+function jacobianReverse(fc: Function, args: unknown[]): Num[][] {
+  const tape = new ReverseTrace();
+  const inputs: number[] = [];
+  let out: unknown;
+  try {
+    const callArgs = args.map((a) =>
+      mapLeaves(a, (v) => {
+        const node = new TapeVar(v, tape.close(), tape);
+        inputs.push(node.i);
+        return node;
+      }),
+    );
+    out = fc(...callArgs);
+    checkOutput(out, 'jacobian');
+    return leavesOf(out).map((o) => {
+      if (!(o instanceof TapeVar) || o.tr !== tape) return inputs.map(() => 0);
+      const adjoint = reverseSweep(tape, [[o.i, 1]]);
+      return inputs.map((i) => (i < adjoint.length ? adjoint[i]! : 0));
+    });
+  } finally {
+    tape.alive = false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Second order
+// ---------------------------------------------------------------------------
+
+type Vector = readonly number[] | Float64Array | Float32Array;
+
+function checkVector(x: unknown, api: string, name: string): void {
+  const ok =
+    x instanceof Float64Array ||
+    x instanceof Float32Array ||
+    (Array.isArray(x) && x.every((v) => typeof v === 'number' || v instanceof Active));
+  if (!ok) throw new TypeError(`dualtape: ${api} takes ${name} as a flat array of numbers, got ${describe(x)}.`);
+}
+
+/**
+ * The Hessian of a scalar function of one vector, as an n × n array: forward
+ * mode over the reverse-mode gradient, one pass per column. Symmetric: the
+ * two triangles are averaged, which only removes rounding differences.
+ */
+export function hessian<X extends Vector>(f: (x: X) => number): (x: X) => number[][] {
+  const g = gradientFunction(f, {}, 'hessian');
+  const jac = jacobian(g as (x: X) => unknown, { mode: 'forward' });
+  return compiled((x: X): number[][] => {
+    checkVector(x, 'hessian', 'x');
+    const h = jac(x);
+    const n = h.length;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < i; j++) {
+        const hij = h[i]![j]!;
+        const hji = h[j]![i]!;
+        if (typeof hij === 'number' && typeof hji === 'number') h[i]![j] = h[j]![i] = (hij + hji) / 2;
+      }
+    }
+    return h;
+  });
+}
+
+/**
+ * Hessian-vector product `H(x) · v` without forming H: one forward-mode pass
+ * through the reverse-mode gradient (forward over reverse), a small multiple
+ * of the cost of one gradient.
+ */
+export function hvp<X extends Vector>(f: (x: X) => number): (x: X, v: X) => number[] {
+  const g = gradientFunction(f, {}, 'hvp');
+  return compiled((x: X, v: X): number[] => {
+    checkVector(x, 'hvp', 'x');
+    checkVector(v, 'hvp', 'v');
+    if (x.length !== v.length) throw new TypeError(`dualtape: hvp got x with ${x.length} elements but v with ${v.length}.`);
+    const [, t] = jvp(g as (x: X) => number[], [x], [Array.from(v as ArrayLike<number>)] as never);
+    return Array.from(t as ArrayLike<number>);
+  });
+}
