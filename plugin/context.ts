@@ -20,6 +20,8 @@ const INACTIVE_RESULTS = new Set([
 export class Context {
   /** Nodes the plugin built: never rewritten again. */
   readonly done = new WeakSet<object>();
+  /** Functions never to look inside (the first argument of customDerivative). */
+  readonly opaque = new WeakSet<object>();
   private readonly helpers = new Map<string, string>();
   private readonly helperNames = new Map<string, string>();
   /** Twin names, keyed by the declaration node (Binding objects do not survive a scope crawl). */
@@ -29,8 +31,8 @@ export class Context {
     readonly t: T,
     readonly program: NodePath<BabelTypes.Program>,
     private readonly opsModule: string,
-    /** Import specifier nodes of dualtape entry points and of `import * as dt from 'dualtape'`. */
-    private readonly entrySpecifiers: ReadonlySet<object>,
+    /** Import specifier nodes of dualtape entry points (with their exported names) and of `import * as dt from 'dualtape'`. */
+    private readonly entrySpecifiers: ReadonlyMap<object, string>,
     private readonly namespaceSpecifiers: ReadonlySet<object>,
   ) {}
 
@@ -59,17 +61,22 @@ export class Context {
 
   /** Is this callee (`grad` or `dt.grad`) a dualtape entry point? */
   isEntry(callee: NodePath): boolean {
+    return this.entryName(callee) !== undefined;
+  }
+
+  /** The entry point this callee names (`grad` for `g` in `import { grad as g }`), if any. */
+  entryName(callee: NodePath): string | undefined {
     const t = this.t;
     if (callee.isIdentifier()) {
       const b = callee.scope.getBinding(callee.node.name);
-      return b !== undefined && this.entrySpecifiers.has(b.path.node);
+      return b === undefined ? undefined : this.entrySpecifiers.get(b.path.node);
     }
     if (callee.isMemberExpression() && !callee.node.computed && t.isIdentifier(callee.node.object) &&
         t.isIdentifier(callee.node.property) && ENTRY_POINTS.has(callee.node.property.name)) {
       const b = callee.scope.getBinding(callee.node.object.name);
-      return b !== undefined && this.namespaceSpecifiers.has(b.path.node);
+      return b !== undefined && this.namespaceSpecifiers.has(b.path.node) ? callee.node.property.name : undefined;
     }
-    return false;
+    return undefined;
   }
 
   isNamespaceImport(binding: Binding | undefined): boolean {

@@ -29,7 +29,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     // Already compiled (a second pass over our own output): nothing to do.
     if (body.some((s) => t.isImportDeclaration(s) && s.source.value === opsModule)) return;
 
-    const entrySpecifiers = new Set<object>();
+    const entrySpecifiers = new Map<object, string>();
     const namespaceSpecifiers = new Set<object>();
     for (const s of body) {
       if (!t.isImportDeclaration(s) || s.source.value !== runtime || s.importKind === 'type') continue;
@@ -37,7 +37,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
         if (t.isImportNamespaceSpecifier(spec)) namespaceSpecifiers.add(spec);
         else if (t.isImportSpecifier(spec) && spec.importKind !== 'type') {
           const imported = t.isIdentifier(spec.imported) ? spec.imported.name : spec.imported.value;
-          if (ENTRY_POINTS.has(imported)) entrySpecifiers.add(spec);
+          if (ENTRY_POINTS.has(imported)) entrySpecifiers.set(spec, imported);
         }
       }
     }

@@ -7,7 +7,15 @@
 /** Entry points exported by `dualtape` whose first argument is a function to differentiate. */
 export const ENTRY_POINTS: ReadonlySet<string> = new Set([
   'grad', 'valueAndGrad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp', 'checkpoint', 'compareModes',
+  'customDerivative',
 ]);
+
+/**
+ * `customDerivative(f, { jvp, vjp })`: `f` is a black box the plugin must not
+ * look inside (its derivative comes from the rule); the rule's functions are
+ * compiled, since they run on derivative-carrying values when nested.
+ */
+export const CUSTOM_DERIVATIVE = 'customDerivative';
 
 /** Arithmetic operators (and their compound assignments). `+` is `plus`: it also concatenates strings. */
 export const ARITHMETIC: Readonly<Record<string, string>> = {

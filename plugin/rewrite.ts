@@ -13,7 +13,7 @@ import type { NodePath, Visitor } from '@babel/traverse';
 import type * as BabelTypes from '@babel/types';
 import { Activity } from './activity.js';
 import type { Context } from './context.js';
-import { ARITHMETIC, BITWISE, COMPARISON, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, TYPED_ARRAYS } from './names.js';
+import { ARITHMETIC, BITWISE, CUSTOM_DERIVATIVE, COMPARISON, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, TYPED_ARRAYS } from './names.js';
 
 type T = typeof import('@babel/core').types;
 type Expr = BabelTypes.Expression;
@@ -322,6 +322,10 @@ const visitor: Visitor<State> = {
     if (twin) path.replaceWith(twin);
   },
 
+  Function(path, s) {
+    if (s.ctx.opaque.has(path.node)) path.skip();
+  },
+
   ReturnStatement(path, s) {
     // Factories: a function returned from compiled code is compiled too; mark it for grad.
     const arg = path.get('argument');
@@ -343,6 +347,10 @@ function markCompiled(fn: NodePath<Expr>, s: State): void {
 /** `grad((x) => ...)` inside compiled code: the inline function is compiled with its parent; mark it. */
 function wrapEntryArgument(path: NodePath<BabelTypes.CallExpression>, s: State): void {
   const first = path.get('arguments')[0];
+  if (s.ctx.entryName(path.get('callee')) === CUSTOM_DERIVATIVE) {
+    if (first?.isFunction()) s.ctx.opaque.add(first.node); // a black box: see Function below
+    return;
+  }
   if (first && first.isFunction() && !s.ctx.done.has(first.node)) markCompiled(first as NodePath<Expr>, s);
   // A function declared inside this compiled function is compiled with it: mark it too.
   if (first && first.isIdentifier()) {

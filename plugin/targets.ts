@@ -19,7 +19,7 @@ import type { NodePath } from '@babel/traverse';
 import type * as BabelTypes from '@babel/types';
 import { functionOfBinding } from './context.js';
 import type { Binding, Context } from './context.js';
-import { DIRECTIVE } from './names.js';
+import { CUSTOM_DERIVATIVE, DIRECTIVE } from './names.js';
 import { findUnsupported } from './unsupported.js';
 
 type Fn = NodePath<BabelTypes.Function>;
@@ -77,7 +77,27 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
   program.traverse({
     CallExpression(path) {
       const args = path.get('arguments');
-      if (ctx.isEntry(path.get('callee'))) {
+      const entry = ctx.entryName(path.get('callee'));
+      if (entry === CUSTOM_DERIVATIVE) {
+        // The rule's functions are compiled; the function itself is a black box.
+        const rule = args[1];
+        if (args[0]?.isFunction()) ctx.opaque.add(args[0].node);
+        if (rule?.isObjectExpression()) {
+          for (const prop of rule.get('properties')) {
+            if (prop.isObjectMethod()) roots.inPlace.push(prop);
+            else if (prop.isObjectProperty()) {
+              const v = prop.get('value');
+              if (v.isArrowFunctionExpression() || v.isFunctionExpression()) roots.inline.push(v);
+              else if (v.isIdentifier()) {
+                const b = path.scope.getBinding(v.node.name);
+                if (b && functionOfBinding(b)) addNamed(b, true);
+              }
+            }
+          }
+        }
+        return;
+      }
+      if (entry !== undefined) {
         const first = args[0];
         if (!first) return;
         if (first.isArrowFunctionExpression() || first.isFunctionExpression()) {
@@ -149,6 +169,9 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     if (seen.has(key) && !strict) continue;
     seen.add(key);
     fn.traverse({
+      Function(path) {
+        if (ctx.opaque.has(path.node)) path.skip();
+      },
       Identifier(path) {
         if (!path.isReferencedIdentifier()) return;
         const b = path.scope.getBinding(path.node.name);

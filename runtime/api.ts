@@ -7,6 +7,7 @@ import type { Num } from './core-types.js';
 import { reverseSweep } from './engine.js';
 import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, shapeLike } from './args.js';
 import { compiled } from './registry.js';
+import { tapeStats } from './stats.js';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -139,6 +140,7 @@ function prepare(f: Fn<unknown[]>, opts: GradOptions, api: string): Runner {
 
 function runReverse(fc: Function, self: unknown, args: unknown[], which: number[], api: string): [Num, unknown[]] {
   const tape = new ReverseTrace();
+  tapeStats.begin();
   try {
     const inputs: TapeVar[] = [];
     const callArgs = args.slice();
@@ -162,6 +164,7 @@ function runReverse(fc: Function, self: unknown, args: unknown[], which: number[
     return [mine ? out.v : out, grads];
   } finally {
     tape.alive = false;
+    tapeStats.end(tape);
   }
 }
 

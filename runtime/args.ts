@@ -2,7 +2,8 @@
  * Arguments in and results out: checking what users pass, wrapping numeric
  * leaves in derivative-carrying values, and giving results their shape.
  */
-import { Active } from './active.js';
+import { Active, escapedError } from './active.js';
+import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
 
@@ -167,4 +168,22 @@ export function leavesOf(x: unknown): Num[] {
   const out: Num[] = [];
   mapLeaves(x, (v) => out.push(v));
   return out;
+}
+
+/** The trace of the highest derivative level among the leaves of `args`, if any. */
+export function topTraceOf(args: readonly unknown[]): Trace | undefined {
+  let top: Trace | undefined;
+  for (const a of args) {
+    // Only trees of numbers can hold derivative-carrying values we know how to find.
+    const tree = a instanceof Active || Array.isArray(a) || (a !== null && typeof a === 'object' && isPlainObject(a));
+    if (!tree) continue;
+    mapLeaves(a, (x) => {
+      if (x instanceof Active) {
+        if (!x.tr.alive) throw escapedError();
+        if (top === undefined || x.tr.id > top.id) top = x.tr;
+      }
+      return x;
+    });
+  }
+  return top;
 }

@@ -6,4 +6,11 @@
  */
 export { grad, valueAndGrad, stopGradient } from './api.js';
 export type { Differentiable, GradOf, GradsOf, GradOptions, Mode } from './api.js';
+export { jvp, vjp, jacobian, hessian, hvp } from './transforms.js';
+export type { JacobianOptions, OutputOf, TangentsOf } from './transforms.js';
+export { customDerivative, checkRule } from './custom.js';
+export type { DerivativeRule, RuleCheck } from './custom.js';
+export { checkpoint } from './checkpoint.js';
+export { lastTapeStats } from './stats.js';
+export type { TapeStats } from './stats.js';
 export { DualtapeError } from './active.js';

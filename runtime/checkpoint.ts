@@ -1,0 +1,93 @@
+/**
+ * Gradient checkpointing (as JAX's `checkpoint` / PyTorch's
+ * `torch.utils.checkpoint`): in reverse mode, a checkpointed call keeps only
+ * its inputs and outputs on the tape, not its intermediate values. When the
+ * backward sweep reaches its outputs, the call is recorded again on a
+ * short-lived tape of its own, swept, and thrown away. Memory for a long loop
+ * of checkpointed steps is then one node per input and output of each step
+ * plus one step's tape, at the price of evaluating each step twice.
+ */
+import { ReverseTrace, TapeVar } from './active.js';
+import type { Adjoints, Num } from './core-types.js';
+import { topTraceOf, checkArg, checkOutput, compiledOrThrow, leavesOf, mapLeaves, shapeLike } from './args.js';
+import { reverseSweep } from './engine.js';
+import { compiled } from './registry.js';
+import { tapeStats } from './stats.js';
+
+
+/**
+ * `checkpoint(step)` behaves like `step` (same arguments and results:
+ * numbers, arrays or plain objects of numbers), but under reverse mode its
+ * intermediate values are recomputed during the backward pass instead of
+ * being stored. Under forward mode or outside differentiation it just calls
+ * `step`.
+ */
+export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (...args: A) => R {
+  const fc = compiledOrThrow(step, 'checkpoint');
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    const top = topTraceOf(args);
+    if (!(top instanceof ReverseTrace)) return fc.apply(this, args);
+    args.forEach((a, k) => checkArg(a, `args[${k}]`, new Set(), false));
+    const tape = top;
+    // The step's inputs on the outer tape, and the arguments without this level.
+    const inputNodes: number[] = [];
+    const primals = args.map((a) =>
+      mapLeaves(a, (x) => {
+        const mine = x instanceof TapeVar && x.tr === tape;
+        inputNodes.push(mine ? x.i : -1);
+        return mine ? x.v : x;
+      }),
+    );
+    const y = fc.apply(this, primals);
+    checkOutput(y, 'checkpoint');
+    // One edge-less node per output; the last one carries the backward step.
+    const outNodes: number[] = [];
+    const self = this;
+    const result = shapeLike(y, (() => {
+      const vals = leavesOf(y);
+      let k = 0;
+      return () => {
+        const node = tape.close();
+        outNodes.push(node);
+        return new TapeVar(vals[k++]!, node, tape);
+      };
+    })());
+    if (outNodes.length === 0) return result;
+    (tape.specials ??= new Map()).set(outNodes[outNodes.length - 1]!, (adj: Adjoints) => {
+      const seedsOut = outNodes.map((node) => adj.get(node));
+      if (seedsOut.every((a) => a === 0)) return;
+      // Record the step again, on a tape of its own.
+      const sub = new ReverseTrace();
+      try {
+        const subInputs: number[] = [];
+        let n = 0;
+        const subArgs = primals.map((p) =>
+          mapLeaves(p, (v) => {
+            if (inputNodes[n++]! < 0) {
+              subInputs.push(-1);
+              return v;
+            }
+            const node = new TapeVar(v, sub.close(), sub);
+            subInputs.push(node.i);
+            return node;
+          }),
+        );
+        const out = leavesOf(fc.apply(self, subArgs));
+        const seeds: [number, Num][] = [];
+        out.forEach((o, k) => {
+          if (o instanceof TapeVar && o.tr === sub && seedsOut[k] !== 0) seeds.push([o.i, seedsOut[k]!]);
+        });
+        tapeStats.noteSubtape(sub.size, sub.edgeCount);
+        if (seeds.length === 0) return;
+        const subAdj = reverseSweep(sub, seeds);
+        subInputs.forEach((si, l) => {
+          if (si >= 0 && si < subAdj.length && subAdj[si] !== 0) adj.add(inputNodes[l]!, subAdj[si]!);
+        });
+      } finally {
+        sub.alive = false;
+      }
+    });
+    return result;
+  };
+  return compiled(wrapped) as unknown as (...args: A) => R;
+}

@@ -1,0 +1,214 @@
+/**
+ * User-defined derivative rules: `customDerivative(f, { jvp, vjp })` makes a
+ * function whose derivative comes from the rule instead of from its body, in
+ * both modes; `checkRule` compares a declared rule with finite differences.
+ *
+ * How a call works: the arguments are unwrapped one derivative level at a
+ * time. At the highest level present, the primal result comes from calling
+ * the custom function again on the unwrapped arguments (so `f` itself only
+ * ever sees plain numbers), and the derivative comes from the rule, which the
+ * plugin compiles, so rules can be nested (hessian of a custom function).
+ */
+import { Active, Dual, ReverseTrace, TapeVar } from './active.js';
+import type { Num } from './core-types.js';
+import { topTraceOf, checkArg, checkOutput, describe, leavesOf, mapLeaves, shapeLike } from './args.js';
+import type { OutputOf, TangentsOf } from './transforms.js';
+import { jacobian } from './transforms.js';
+import { add, mul } from './engine.js';
+import { compiled } from './registry.js';
+
+export interface DerivativeRule<A extends unknown[], R> {
+  /**
+   * Forward rule: the output tangent (shaped like the result) for the given
+   * argument tangents (one per argument, shaped like it).
+   */
+  jvp?: (primals: A, tangents: TangentsOf<A>, result: R) => OutputOf<R>;
+  /**
+   * Reverse rule: the argument cotangents (an array with one per argument,
+   * each shaped like it) for a cotangent shaped like the result.
+   */
+  vjp?: (primals: A, result: R, cotangent: OutputOf<R>) => TangentsOf<A>;
+}
+
+/** A rule as the runtime calls it, without the user's types. */
+interface LooseRule {
+  jvp?: (primals: unknown[], tangents: unknown[], result: unknown) => unknown;
+  vjp?: (primals: unknown[], result: unknown, cotangent: unknown) => unknown;
+}
+
+const rules = new WeakMap<Function, { f: Function; rule: LooseRule }>();
+
+/** The trace of the highest derivative level among the arguments' leaves. */
+
+function oneHot(shape: unknown, k: number): unknown {
+  let n = 0;
+  return mapLeaves(shape, () => (n++ === k ? 1 : 0));
+}
+
+/**
+ * A function whose derivative is given by `rule` (at least one of `jvp`,
+ * `vjp`; the other mode is derived from it). `f` takes numbers, arrays or
+ * plain objects of numbers and returns a number or an array of numbers; it is
+ * never looked inside, so it may call anything.
+ */
+export function customDerivative<A extends unknown[], R extends number | readonly number[]>(
+  f: (...args: A) => R,
+  rule: DerivativeRule<A, R>,
+): (...args: A) => R {
+  if (typeof f !== 'function') throw new TypeError(`dualtape: customDerivative expects a function, got ${describe(f)}.`);
+  if (rule === null || typeof rule !== 'object' || (typeof rule.jvp !== 'function' && typeof rule.vjp !== 'function')) {
+    throw new TypeError('dualtape: customDerivative(f, rule) needs a rule object with a jvp or a vjp function (or both).');
+  }
+  const r = rule as unknown as LooseRule;
+  const custom = function (this: unknown, ...args: unknown[]): unknown {
+    const top = topTraceOf(args);
+    if (top === undefined) return f.apply(this, args as A);
+    args.forEach((a, k) => checkArg(a, `args[${k}]`, new Set(), false));
+    const primals = args.map((a) => mapLeaves(a, (x) => (x instanceof Active && x.tr === top ? x.v : x)));
+    const y = custom.apply(this, primals);
+    checkOutput(y, 'customDerivative');
+    const outLeaves = leavesOf(y);
+    if (!(top instanceof ReverseTrace)) {
+      // Forward: one rule call gives the output tangent.
+      const tangents = args.map((a) => mapLeaves(a, (x) => (x instanceof Dual && x.tr === top ? x.t : 0)));
+      let tOut: Num[];
+      if (r.jvp) {
+        tOut = leavesOf(r.jvp(primals, tangents, y));
+      } else {
+        const ts = tangents.flatMap((t) => leavesOf(t));
+        tOut = outLeaves.map((_, k) => {
+          const row = (r.vjp!(primals, y, oneHot(y, k)) as unknown[]).flatMap((c) => leavesOf(c));
+          return row.reduce<Num>((s, p, l) => (ts[l] === 0 || p === 0 ? s : add(s, mul(p, ts[l]!))), 0);
+        });
+      }
+      if (tOut.length !== outLeaves.length) throw ruleShapeError('jvp', tOut.length, outLeaves.length);
+      let k = 0;
+      return shapeLike(y, () => {
+        const t = tOut[k]!;
+        const v = outLeaves[k++]!;
+        return t === 0 ? v : new Dual(v, t, top as never);
+      });
+    }
+    // Reverse: a tape node per output with the rule's partials.
+    const inputs = args.flatMap((a) => leavesOf(a));
+    const nodes = inputs.map((x) => (x instanceof TapeVar && x.tr === top ? x.i : -1));
+    const partialRows: Num[][] = outLeaves.map((_, k) => {
+      if (r.vjp) {
+        const cts = r.vjp(primals, y, oneHot(y, k));
+        if (!Array.isArray(cts) || cts.length !== args.length) {
+          throw new TypeError(`dualtape: a vjp rule must return an array with one cotangent per argument (${args.length}), got ${describe(cts)}.`);
+        }
+        const row = cts.flatMap((c) => leavesOf(c));
+        if (row.length !== inputs.length) throw ruleShapeError('vjp', row.length, inputs.length);
+        return row;
+      }
+      return [];
+    });
+    if (!r.vjp) {
+      // Derive the rows from the jvp rule, one input direction at a time.
+      nodes.forEach((node, l) => {
+        const tOut = node < 0 ? outLeaves.map(() => 0) : leavesOf(r.jvp!(primals, args.map((a, k) => oneHotIn(args, k, l)) as never, y));
+        tOut.forEach((t, k) => partialRows[k]!.push(t));
+      });
+    }
+    const tape = top;
+    let k = 0;
+    return shapeLike(y, () => {
+      const row = partialRows[k]!;
+      const v = outLeaves[k++]!;
+      let edges = 0;
+      row.forEach((p, l) => {
+        if (nodes[l]! >= 0 && p !== 0) {
+          tape.edge(nodes[l]!, p);
+          edges++;
+        }
+      });
+      return edges === 0 ? v : new TapeVar(v, tape.close(), tape);
+    });
+  };
+  rules.set(custom, { f, rule: r });
+  return compiled(custom) as unknown as (...args: A) => R;
+
+  /** Tangents for all arguments with a 1 at flat input leaf `l`. */
+  function oneHotIn(args: readonly unknown[], k: number, l: number): unknown {
+    let offset = 0;
+    for (let j = 0; j < k; j++) offset += leavesOf(args[j]).length;
+    let n = 0;
+    return mapLeaves(args[k], () => (offset + n++ === l ? 1 : 0));
+  }
+}
+
+function ruleShapeError(which: string, got: number, want: number): TypeError {
+  return new TypeError(`dualtape: the ${which} rule returned ${got} number(s) where ${want} were expected: its result must have the shape of the ${which === 'jvp' ? 'function output' : 'arguments'}.`);
+}
+
+// ---------------------------------------------------------------------------
+// checkRule
+// ---------------------------------------------------------------------------
+
+export interface RuleCheck {
+  /** Every declared rule agrees with central finite differences within the tolerance. */
+  ok: boolean;
+  /** The largest error found, relative to max(1, |finite difference|). */
+  maxError: number;
+  /** Where the largest error is: output row, input column, which rule, the two values. */
+  worst?: { row: number; column: number; rule: 'jvp' | 'vjp'; declared: number; numeric: number };
+  /** A sentence for a test failure message. */
+  message: string;
+}
+
+/**
+ * Compares the derivative a custom rule declares (its jvp, through forward
+ * mode, and its vjp, through reverse mode) with central finite differences of
+ * the function itself at `args`. Use it in your tests:
+ * `expect(checkRule(lse, [[1, 2, 3]]).ok).toBe(true)`.
+ */
+export function checkRule<A extends unknown[]>(
+  fn: (...args: A) => unknown,
+  args: A,
+  opts: { tolerance?: number; step?: number } = {},
+): RuleCheck {
+  const entry = rules.get(fn);
+  if (!entry) throw new TypeError('dualtape: checkRule takes a function made by customDerivative.');
+  const tolerance = opts.tolerance ?? 1e-6;
+  const step = opts.step ?? 1e-6;
+  const f = entry.f as (...a: unknown[]) => unknown;
+  // Central differences on the plain function, column by column.
+  const flat = args.flatMap((a) => leavesOf(a)) as number[];
+  const columns = flat.map((x0, l) => {
+    const h = step * Math.max(1, Math.abs(x0));
+    const at = (x: number) => {
+      let n = 0;
+      const shifted = args.map((a) => mapLeaves(a, (v) => (n++ === l ? x : v)));
+      return leavesOf(f(...shifted)) as number[];
+    };
+    const plus = at(x0 + h);
+    const minus = at(x0 - h);
+    return plus.map((p, k) => (p - minus[k]!) / (2 * h));
+  });
+  const numeric = (k: number, l: number) => columns[l]![k]!;
+  let maxError = 0;
+  let worst: RuleCheck['worst'];
+  const modes: ['jvp' | 'vjp', 'forward' | 'reverse'][] = [];
+  if (entry.rule.jvp) modes.push(['jvp', 'forward']);
+  if (entry.rule.vjp) modes.push(['vjp', 'reverse']);
+  for (const [ruleName, mode] of modes) {
+    const jac = jacobian(fn as (...a: unknown[]) => unknown, { mode })(...args);
+    jac.forEach((row, k) =>
+      row.forEach((declared, l) => {
+        const num = numeric(k, l);
+        const err = Math.abs(declared - num) / Math.max(1, Math.abs(num));
+        if (!(err <= maxError)) {
+          maxError = err;
+          worst = { row: k, column: l, rule: ruleName, declared, numeric: num };
+        }
+      }),
+    );
+  }
+  const ok = maxError <= tolerance;
+  const message = ok
+    ? `the declared derivative matches finite differences (max relative error ${maxError.toExponential(2)})`
+    : `the ${worst!.rule} rule gives ${worst!.declared} for d output[${worst!.row}] / d input[${worst!.column}], ` +
+      `finite differences give ${worst!.numeric} (relative error ${maxError.toExponential(2)} > ${tolerance})`;
+  return { ok, maxError, ...(worst ? { worst } : {}), message };
+}
