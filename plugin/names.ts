@@ -49,6 +49,9 @@ export const MATH_INTEGER: ReadonlySet<string> = new Set(['imul', 'clz32']);
 export const GLOBAL_PREDICATES: ReadonlySet<string> = new Set(['isNaN', 'isFinite']);
 export const NUMBER_PREDICATES: ReadonlySet<string> = new Set(['isNaN', 'isFinite', 'isInteger', 'isSafeInteger']);
 
+/** Functions that read a number through its string form: refused on differentiable values. */
+export const PARSERS: ReadonlySet<string> = new Set(['parseFloat', 'parseInt']);
+
 /** Typed arrays: storing a value that carries a derivative into one would drop it. */
 export const TYPED_ARRAYS: ReadonlySet<string> = new Set([
   'Float64Array', 'Float32Array', 'Float16Array', 'Int8Array', 'Int16Array', 'Int32Array',

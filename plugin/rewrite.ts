@@ -13,7 +13,9 @@ import type { NodePath, Visitor } from '@babel/traverse';
 import type * as BabelTypes from '@babel/types';
 import { Activity } from './activity.js';
 import type { Context } from './context.js';
-import { ARITHMETIC, BITWISE, CUSTOM_DERIVATIVE, COMPARISON, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, TYPED_ARRAYS } from './names.js';
+import {
+  ARITHMETIC, BITWISE, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
+} from './names.js';
 
 type T = typeof import('@babel/core').types;
 type Expr = BabelTypes.Expression;
@@ -264,12 +266,19 @@ const visitor: Visitor<State> = {
       const a = args[i];
       if (a && !a.isSpreadElement() && s.act.isActive(a)) a.replaceWith(t.callExpression(helper('value'), [a.node as Expr]));
     };
+    const refuseArg = (i: number, fn: string) => {
+      const a = args[i];
+      if (a && !a.isSpreadElement() && s.act.isActive(a)) {
+        a.replaceWith(t.callExpression(helper('parsed'), [a.node as Expr, t.stringLiteral(fn)]));
+      }
+    };
     if (callee.isIdentifier()) {
       const name = callee.node.name;
       if (s.ctx.isHelper(name)) return;
       const binding = path.scope.getBinding(name);
       if (!binding) {
         if (GLOBAL_PREDICATES.has(name)) valueArg(0);
+        if (PARSERS.has(name)) refuseArg(0, name);
         return;
       }
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
@@ -289,12 +298,20 @@ const visitor: Visitor<State> = {
         if (obj.name === 'Math' && MATH.has(prop)) return void callee.replaceWith(helper(prop));
         if (obj.name === 'Math' && MATH_INTEGER.has(prop)) return void args.forEach((_, i) => valueArg(i));
         if (obj.name === 'Number' && NUMBER_PREDICATES.has(prop)) return valueArg(0);
+        if (obj.name === 'Number' && PARSERS.has(prop)) return refuseArg(0, `Number.${prop}`);
         return;
       }
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
       if (t.isIdentifier(obj) && s.ctx.isNamespaceImport(path.scope.getBinding(obj.name))) {
         callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
         return;
+      }
+      if ((prop === 'indexOf' || prop === 'lastIndexOf' || prop === 'includes') && args.length > 0 &&
+          !args.some((a) => a.isSpreadElement()) && s.act.isActive(args[0]!)) {
+        const call = t.callExpression(helper('search'), [
+          callee.node.object as Expr, t.stringLiteral(prop), ...args.map((a) => a.node as Expr),
+        ]);
+        return void replace(path, call, s);
       }
       if ((prop === 'sort' || prop === 'toSorted') && args.length > 0 && !args[0]!.isSpreadElement()) {
         args[0]!.replaceWith(t.callExpression(helper('comparator'), [args[0]!.node as Expr]));

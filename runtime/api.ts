@@ -34,10 +34,16 @@ export type GradOf<T> = T extends number
         ? { -readonly [K in keyof T]: GradOf<T[K]> }
         : never;
 
-/** One argument: its gradient; several: a tuple of gradients. */
-export type GradsOf<A extends readonly unknown[]> = A extends readonly [infer X]
-  ? GradOf<X>
-  : { -readonly [K in keyof A]: GradOf<A[K]> };
+/**
+ * One argument: its gradient; two or more: a tuple of gradients. For rest or
+ * optional parameters the number of arguments is only known at the call, so
+ * the type is the union of both forms.
+ */
+export type GradsOf<A extends readonly unknown[]> = A['length'] extends 1
+  ? GradOf<A[0]>
+  : A extends readonly [unknown, unknown, ...unknown[]]
+    ? { -readonly [K in keyof A]: GradOf<A[K]> }
+    : GradOf<A[number]> | { -readonly [K in keyof A]: GradOf<A[K]> };
 
 type GradsAt<A extends readonly unknown[], N extends readonly number[]> = {
   -readonly [K in keyof N]: GradOf<A[N[K] & keyof A]>;

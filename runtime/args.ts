@@ -62,9 +62,28 @@ export function checkArg(x: unknown, path: string, seen: Set<object>, allArgs: b
 // ---------------------------------------------------------------------------
 
 /** Rebuilds `x` with every numeric leaf replaced by `leaf(x, index)`; typed arrays become plain arrays. */
+/**
+ * A Float64Array/Float32Array argument as differentiated code sees it: an
+ * array (typed arrays cannot hold derivative-carrying values) that keeps the
+ * typed-array methods `subarray` (here a copy, not a view) and `set`.
+ */
+class FloatArrayArgument extends Array<unknown> {
+  subarray(begin?: number, end?: number): unknown[] {
+    return this.slice(begin, end);
+  }
+  set(source: ArrayLike<unknown>, offset = 0): void {
+    for (let i = 0; i < source.length; i++) this[offset + i] = source[i];
+  }
+}
+
 export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
   if (typeof x === 'number' || x instanceof Active) return leaf(x);
-  if (Array.isArray(x) || x instanceof Float64Array || x instanceof Float32Array) {
+  if (x instanceof Float64Array || x instanceof Float32Array) {
+    const out = new FloatArrayArgument(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = leaf(x[i]!);
+    return out;
+  }
+  if (Array.isArray(x)) {
     const out = new Array<unknown>(x.length);
     for (let i = 0; i < x.length; i++) out[i] = mapLeaves(x[i], leaf);
     return out;

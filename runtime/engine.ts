@@ -62,6 +62,8 @@ export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown
   const bn = toNum(b);
   const ta = an instanceof Active ? owner(an) : undefined;
   const tb = bn instanceof Active ? owner(bn) : undefined;
+  // Neither carries a derivative (e.g. `undefined * 2`): plain JS arithmetic.
+  if (ta === undefined && tb === undefined) return op(an, bn);
   const tr = ta === undefined ? tb! : tb === undefined || ta.id > tb.id ? ta : tb;
   const aIn = ta === tr;
   const bIn = tb === tr;
@@ -103,6 +105,7 @@ export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readon
       if (tr === undefined || t.id > tr.id) tr = t;
     }
   }
+  if (tr === undefined) return op(...ns);
   const vals = ns.map((x) => (x instanceof Active && x.tr === tr ? x.v : x));
   const z = op(...vals);
   const ps = rule.d(kernel, vals, z);

@@ -3,7 +3,7 @@
  * the plugin maps each operator and `Math.*` call to one of these, and the
  * derivative itself always comes from `rules.ts` through the engine.
  */
-import { Active, value } from './active.js';
+import { Active, DualtapeError, value } from './active.js';
 import type { Num } from './core-types.js';
 import * as E from './engine.js';
 import { callable, compiled, register } from './registry.js';
@@ -100,4 +100,38 @@ export function comparator<T>(cmp: ((a: T, b: T) => unknown) | undefined): ((a: 
 /** `isNaN`, `isFinite`, `Number.isInteger`, ...: predicates on the value. */
 export function numberPredicate(pred: (x: unknown) => boolean, x: unknown): boolean {
   return pred(v(x));
+}
+
+/**
+ * `parseFloat(x)`, `parseInt(x)` in compiled code: they read a number through
+ * its string form, which would drop a derivative without a sound.
+ */
+export function parsed(x: unknown, fn: string): unknown {
+  if (x instanceof Active) {
+    throw new DualtapeError(
+      `dualtape: ${fn}() was given a differentiable value (${value(x)}); parsing it would silently drop its ` +
+        `derivative. Use the value directly, or stopGradient(x) if you mean a constant.`,
+    );
+  }
+  return x;
+}
+
+/**
+ * `xs.indexOf(x)`, `lastIndexOf`, `includes` with a differentiable value:
+ * arrays compare values, as they would for plain numbers (identity would
+ * never match a freshly computed value).
+ */
+export function search(recv: unknown, method: 'indexOf' | 'lastIndexOf' | 'includes', x: unknown, from?: number): unknown {
+  if (!Array.isArray(recv)) return (recv as Record<string, (...a: unknown[]) => unknown>)[method]!(x, from);
+  const target = v(x);
+  const same = method === 'includes' ? (a: unknown) => a === target || (a !== a && target !== target) : (a: unknown) => a === target;
+  const n = recv.length;
+  if (method === 'lastIndexOf') {
+    let i = from === undefined ? n - 1 : from < 0 ? n + from : Math.min(from, n - 1);
+    for (; i >= 0; i--) if (same(v(recv[i]))) return i;
+    return -1;
+  }
+  let i = from === undefined ? 0 : from < 0 ? Math.max(0, n + from) : from;
+  for (; i < n; i++) if (same(v(recv[i]))) return method === 'includes' ? true : i;
+  return method === 'includes' ? false : -1;
 }
