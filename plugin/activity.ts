@@ -172,13 +172,15 @@ export class Activity {
       const emitted = this.helperResult(path.node);
       if (emitted !== undefined) return emitted;
       const callee = path.node.callee;
+      if (this.t.isIdentifier(callee) && (callee.name === 'isNaN' || callee.name === 'isFinite') &&
+          !path.scope.getBinding(callee.name)) return false;
       if (this.t.isMemberExpression(callee) && !callee.computed && this.t.isIdentifier(callee.object) &&
           this.t.isIdentifier(callee.property)) {
         const obj = callee.object.name;
         const prop = callee.property.name;
         if (obj === 'Math' && !path.scope.getBinding('Math') && MATH_CONSTANT_RESULT.has(prop)) return false;
         if (obj === 'Number' && !path.scope.getBinding('Number') && prop.startsWith('is')) return false;
-        if (obj === 'Array' && prop === 'isArray') return false;
+        if ((obj === 'Array' && prop === 'isArray') || (obj === 'Object' && prop === 'is')) return false;
       }
       return true;
     }

@@ -40,7 +40,7 @@ export class Context {
   helper = (name: string): BabelTypes.Identifier => {
     let local = this.helpers.get(name);
     if (local === undefined) {
-      local = (addNamed(this.program, name, this.opsModule, { nameHint: `dt_${name}` }) as BabelTypes.Identifier).name;
+      local = (addNamed(this.program, name, this.opsModule, { nameHint: `dt_${name}_` }) as BabelTypes.Identifier).name;
       this.helpers.set(name, local);
       this.helperNames.set(local, name);
     }

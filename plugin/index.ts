@@ -48,8 +48,12 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     const roots = collectRoots(program, ctx, fileDirective);
     const twins = createTwins(roots, ctx);
     const anonymous = roots.anonymous.map((fn) => wrapAnonymous(fn, ctx));
+    // `grad(makeLoss(data))`: the factory's differentiable version makes the function.
     for (const call of roots.factoryCalls) {
-      call.get('callee').replaceWith(t.callExpression(ctx.helper('callable'), [call.node.callee as BabelTypes.Expression]));
+      const callee = call.get('callee');
+      const binding = callee.isIdentifier() ? call.scope.getBinding(callee.node.name) : undefined;
+      const twin = binding && ctx.twinOf(binding);
+      callee.replaceWith(twin ?? t.callExpression(ctx.helper('callable'), [call.node.callee as BabelTypes.Expression]));
     }
     // New declarations must be known to the scope before the rewrite looks names up.
     program.scope.crawl();
@@ -64,6 +68,8 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     // Inline roots inside another inline root are compiled with it.
     const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
     for (const fn of inline) {
+      const bad = findUnsupported(fn);
+      if (bad) throw bad.path.buildCodeFrameError(bad.message);
       compileFunction(fn, ctx, true);
       ctx.done.add(fn.node);
       fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]));

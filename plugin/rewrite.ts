@@ -22,6 +22,8 @@ type Expr = BabelTypes.Expression;
 
 interface State {
   ctx: Context;
+  /** Functions to wrap in compiled(...) once the traversal is over (wrapping moves them). */
+  toMark: NodePath<Expr>[];
   act: Activity;
   /** Build errors for unsupported stores (true for functions the user asked for). */
   strict: boolean;
@@ -30,8 +32,34 @@ interface State {
 
 /** Compiles the function at `fn` in place. */
 export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): void {
+  blockBodies(fn, ctx.t);
   const act = new Activity(ctx.t, fn, (node) => ctx.helperResultActive(node));
-  fn.traverse(visitor, { ctx, act, strict, root: fn });
+  const state: State = { ctx, act, strict, root: fn, toMark: [] };
+  fn.traverse(visitor, state);
+  // Wrapping moves a function to a new path (and scope): only after the rewrite.
+  for (const f of state.toMark.reverse()) {
+    if (f.node && !ctx.done.has(f.node)) {
+      ctx.done.add(f.node);
+      f.replaceWith(ctx.t.callExpression(ctx.helper('compiled'), [f.node]));
+    }
+  }
+}
+
+/**
+ * Arrow functions with an expression body get a block body first, so that
+ * temporaries can be declared inside them without reshaping the tree while
+ * it is being rewritten.
+ */
+function blockBodies(fn: NodePath, t: T): void {
+  const convert = (p: NodePath) => {
+    if (p.isArrowFunctionExpression() && !p.get('body').isBlockStatement()) {
+      const body = p.node.body as Expr;
+      p.get('body').replaceWith(t.blockStatement([t.returnStatement(body)]));
+    }
+  };
+  fn.traverse({ ArrowFunctionExpression: convert });
+  convert(fn);
+  fn.scope.crawl();
 }
 
 function replace(path: NodePath, node: BabelTypes.Node, s: State): void {
@@ -206,7 +234,8 @@ const visitor: Visitor<State> = {
       expr = t.assignmentExpression('=', write(), t.callExpression(s.ctx.helper(ARITHMETIC[op]!), [read(), r]));
     } else if (BITWISE.has(op)) {
       const v = (e: Expr) => t.callExpression(s.ctx.helper('value'), [e]);
-      expr = t.assignmentExpression('=', write(), t.binaryExpression(op as '|', v(read()), v(r)));
+      const rv = s.act.isActive(right) ? v(r) : r;
+      expr = t.assignmentExpression('=', write(), t.binaryExpression(op as '|', v(read()), rv));
     } else {
       return;
     }
@@ -298,6 +327,7 @@ const visitor: Visitor<State> = {
         if (obj.name === 'Math' && MATH.has(prop)) return void callee.replaceWith(helper(prop));
         if (obj.name === 'Math' && MATH_INTEGER.has(prop)) return void args.forEach((_, i) => valueArg(i));
         if (obj.name === 'Number' && NUMBER_PREDICATES.has(prop)) return valueArg(0);
+        if (obj.name === 'Object' && prop === 'is') return args.forEach((_, i) => valueArg(i));
         if (obj.name === 'Number' && PARSERS.has(prop)) return refuseArg(0, `Number.${prop}`);
         return;
       }
@@ -349,16 +379,10 @@ const visitor: Visitor<State> = {
     if (arg.isFunction() && !s.ctx.done.has(arg.node)) markCompiled(arg as NodePath<Expr>, s);
   },
 
-  ArrowFunctionExpression(path, s) {
-    const body = path.get('body');
-    if (body.isFunction() && !s.ctx.done.has(body.node)) markCompiled(body as NodePath<Expr>, s);
-  },
 };
 
 function markCompiled(fn: NodePath<Expr>, s: State): void {
-  const call = s.ctx.t.callExpression(s.ctx.helper('compiled'), [fn.node]);
-  s.ctx.done.add(fn.node);
-  fn.replaceWith(call);
+  s.toMark.push(fn);
 }
 
 /** `grad((x) => ...)` inside compiled code: the inline function is compiled with its parent; mark it. */

@@ -98,8 +98,13 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
         return;
       }
       if (entry !== undefined) {
-        const first = args[0];
+        let first: NodePath | undefined = args[0];
         if (!first) return;
+        // `grad(f as F)`, `grad(f!)`, `grad((x => ...) satisfies F)`: look through TypeScript.
+        while (first.isTSAsExpression() || first.isTSSatisfiesExpression() || first.isTSNonNullExpression() ||
+               first.isTSTypeAssertion() || first.isParenthesizedExpression()) {
+          first = first.get('expression') as NodePath;
+        }
         if (first.isArrowFunctionExpression() || first.isFunctionExpression()) {
           roots.inline.push(first);
         } else if (first.isIdentifier()) {
@@ -108,15 +113,18 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
         } else if (first.isCallExpression() && first.get('callee').isIdentifier()) {
           const callee = first.get('callee') as NodePath<BabelTypes.Identifier>;
           const b = path.scope.getBinding(callee.node.name);
-          if (b && functionOfBinding(b)) addNamed(b, true);
-          else if (b?.kind === 'module') roots.factoryCalls.push(first);
+          if (b && functionOfBinding(b)) {
+            addNamed(b, true);
+            roots.factoryCalls.push(first);
+          } else if (b?.kind === 'module') roots.factoryCalls.push(first);
         }
         return;
       }
+      // Module-level functions passed to other calls (`train(loss)`), in case they reach grad there.
       for (const arg of args) {
         if (!arg.isIdentifier()) continue;
         const b = path.scope.getBinding(arg.node.name);
-        if (b && functionOfBinding(b)) addNamed(b, false);
+        if (b && b.scope.path.isProgram() && functionOfBinding(b)) addNamed(b, false);
       }
     },
     Function(path) {

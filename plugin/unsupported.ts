@@ -24,7 +24,7 @@ export function findUnsupported(fn: NodePath): Unsupported | undefined {
       return {
         path,
         message:
-          `dualtape cannot differentiate ${fnName(path) === 'this function' ? 'an' : '`' + fnName(path) + '`, an'} ${kind}: ` +
+          `dualtape cannot differentiate ${fnName(path) === 'this function' ? '' : '`' + fnName(path) + '`, '}${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}: ` +
           `derivatives are taken in one synchronous pass. Await or collect the data first and pass it to the ` +
           `differentiated function as an argument.`,
       };

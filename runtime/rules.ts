@@ -84,7 +84,7 @@ export const binaryRules = {
   mul:   { name: 'mul', f: (x, y) => x * y, dx: ($, _x, y) => y,   dy: ($, x) => x },
   div:   { name: 'div', f: (x, y) => x / y, dx: ($, _x, y) => $.div(1, y), dy: ($, _x, y, z) => $.neg($.div(z, y)) },
   // x % y = x - trunc(x / y) * y, where trunc(x / y) is piecewise constant.
-  mod:   { name: 'mod', f: (x, y) => x % y, dx: () => 1,           dy: ($, x, y) => -$.trunc($.div(x, y)) },
+  mod:   { name: 'mod', f: (x, y) => x % y, dx: () => 1,           dy: ($, x, y) => $.neg($.trunc($.div(x, y))) },
   // atan2(y, x): the first argument is y, as in Math.atan2.
   atan2: { name: 'atan2', f: Math.atan2,
            dx: ($, a, b) => $.div(b, $.add($.mul(a, a), $.mul(b, b))),
