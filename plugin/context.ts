@@ -14,7 +14,7 @@ export type Binding = NonNullable<ReturnType<Scope['getBinding']>>;
 /** Helpers whose result never carries a derivative. */
 const INACTIVE_RESULTS = new Set([
   'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'looseEq', 'looseNe', 'truthy', 'typeOf', 'value',
-  'floor', 'ceil', 'round', 'trunc', 'sign', 'comparator', 'parsed', 'search',
+  'floor', 'ceil', 'round', 'trunc', 'sign', 'comparator', 'parsed', 'search', 'join',
 ]);
 
 export class Context {
@@ -34,6 +34,8 @@ export class Context {
     /** Import specifier nodes of dualtape entry points (with their exported names) and of `import * as dt from 'dualtape'`. */
     private readonly entrySpecifiers: ReadonlyMap<object, string>,
     private readonly namespaceSpecifiers: ReadonlySet<object>,
+    /** Statement-level preaccumulation on (see preaccumulate.ts). */
+    readonly fastPath: boolean,
   ) {}
 
   /** An identifier for runtime helper `name`, imported once per file. */

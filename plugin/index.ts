@@ -16,6 +16,12 @@ import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './ta
 export interface DualtapeBabelOptions {
   /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
   runtime?: string;
+  /**
+   * Statement-level preaccumulation (default true): arithmetic expressions
+   * get a plain-JS fast path recording one tape node each. False gives one
+   * runtime call per operation (smaller output, slower).
+   */
+  fastPath?: boolean;
 }
 
 const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPass> => {
@@ -44,7 +50,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     const fileDirective = fileHasDirective(program.node);
     if (entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
 
-    const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers);
+    const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers, options.fastPath !== false);
     const roots = collectRoots(program, ctx, fileDirective);
     const twins = createTwins(roots, ctx);
     const anonymous = roots.anonymous.map((fn) => wrapAnonymous(fn, ctx));

@@ -12,6 +12,7 @@
 import type { NodePath, Visitor } from '@babel/traverse';
 import type * as BabelTypes from '@babel/types';
 import { Activity } from './activity.js';
+import { preaccumulate } from './preaccumulate.js';
 import type { Context } from './context.js';
 import {
   ARITHMETIC, BITWISE, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
@@ -145,6 +146,7 @@ const visitor: Visitor<State> = {
     const l = left.node as Expr;
     const r = right.node;
     if (op in ARITHMETIC) {
+      if (preaccumulate(path, s.ctx, s.act)) return;
       replace(path, t.callExpression(s.ctx.helper(ARITHMETIC[op]!), [l, r]), s);
     } else if (op in COMPARISON) {
       replace(path, t.callExpression(s.ctx.helper(COMPARISON[op]!), [l, r]), s);
@@ -162,6 +164,7 @@ const visitor: Visitor<State> = {
     const a = arg.node;
     switch (path.node.operator) {
       case '-':
+        if (preaccumulate(path, s.ctx, s.act)) return;
         return replace(path, t.callExpression(s.ctx.helper('neg'), [a]), s);
       case '+':
         return replace(path, t.callExpression(s.ctx.helper('pos'), [a]), s);
@@ -231,7 +234,8 @@ const visitor: Visitor<State> = {
       const assign = t.assignmentExpression('=', write(), r);
       expr = op === '&&' ? t.conditionalExpression(test, assign, read()) : t.conditionalExpression(test, read(), assign);
     } else if (op in ARITHMETIC) {
-      expr = t.assignmentExpression('=', write(), t.callExpression(s.ctx.helper(ARITHMETIC[op]!), [read(), r]));
+      // `s += e` is `s = s + e`: the right side is an ordinary arithmetic tree (preaccumulated below).
+      expr = t.assignmentExpression('=', write(), t.binaryExpression(op as '+', read(), r));
     } else if (BITWISE.has(op)) {
       const v = (e: Expr) => t.callExpression(s.ctx.helper('value'), [e]);
       const rv = s.act.isActive(right) ? v(r) : r;
@@ -324,7 +328,10 @@ const visitor: Visitor<State> = {
       const obj = callee.node.object;
       const prop = callee.node.property.name;
       if (t.isIdentifier(obj) && !path.scope.getBinding(obj.name)) {
-        if (obj.name === 'Math' && MATH.has(prop)) return void callee.replaceWith(helper(prop));
+        if (obj.name === 'Math' && MATH.has(prop)) {
+          if (s.act.isActive(path) && preaccumulate(path as NodePath<Expr>, s.ctx, s.act)) return;
+          return void callee.replaceWith(helper(prop));
+        }
         if (obj.name === 'Math' && MATH_INTEGER.has(prop)) return void args.forEach((_, i) => valueArg(i));
         if (obj.name === 'Number' && NUMBER_PREDICATES.has(prop)) return valueArg(0);
         if (obj.name === 'Object' && prop === 'is') return args.forEach((_, i) => valueArg(i));
@@ -351,6 +358,7 @@ const visitor: Visitor<State> = {
 
   MemberExpression(path, s) {
     // `Math.exp` used as a value (`xs.map(Math.exp)`): its differentiable version.
+    if (s.ctx.done.has(path.node)) return;
     const { t } = s.ctx;
     const { object, property, computed } = path.node;
     if (computed || !t.isIdentifier(object, { name: 'Math' }) || !t.isIdentifier(property) || !MATH.has(property.name)) return;

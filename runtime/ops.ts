@@ -3,7 +3,8 @@
  * the plugin maps each operator and `Math.*` call to one of these, and the
  * derivative itself always comes from `rules.ts` through the engine.
  */
-import { Active, DualtapeError, value } from './active.js';
+import { Active, Dual, DualtapeError, ReverseTrace, TapeVar, value } from './active.js';
+import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import * as E from './engine.js';
 import { callable, compiled, register } from './registry.js';
@@ -134,4 +135,82 @@ export function search(recv: unknown, method: 'indexOf' | 'lastIndexOf' | 'inclu
   let i = from === undefined ? 0 : from < 0 ? Math.max(0, n + from) : from;
   for (; i < n; i++) if (same(v(recv[i]))) return method === 'includes' ? true : i;
   return method === 'includes' ? false : -1;
+}
+
+// ---------------------------------------------------------------------------
+// Statement-level fast path. For an arithmetic expression the plugin
+// computes the value and the partial derivatives with respect to each leaf
+// in plain JS (from the same rule table, at build time), then records one
+// tape node (reverse) or one tangent (forward) for the whole expression.
+// `join` decides whether that is allowed: 0 = every leaf so far is a plain
+// number; a trace = every derivative-carrying leaf is a first-level value
+// (plain-number value and tangent) of that one live trace; 1 = anything
+// else (nested derivatives, strings, undefined, ...): the generic path.
+// Compiled code reads `.v` of a leaf only after join returned a trace.
+// ---------------------------------------------------------------------------
+
+type Join = 0 | 1 | Trace;
+
+export function join(T: Join, x: unknown): Join {
+  if (typeof x === 'number') return T;
+  if (T === 1) return 1;
+  if (x instanceof TapeVar) {
+    if (typeof x.v !== 'number' || !x.tr.alive) return 1;
+  } else if (x instanceof Dual) {
+    if (typeof x.v !== 'number' || typeof x.t !== 'number' || !x.tr.alive) return 1;
+  } else {
+    return 1;
+  }
+  return T === 0 || T === x.tr ? x.tr : 1;
+}
+
+/** The result `z` of a preaccumulated expression with one derivative-carrying leaf. */
+export function emit1(T: Join, z: number, a: unknown, pa: number): unknown {
+  if (T === 0 || typeof a === 'number' || pa === 0) return z;
+  if (T instanceof ReverseTrace) {
+    T.edge((a as TapeVar).i, pa);
+    return new TapeVar(z, T.close(), T);
+  }
+  const at = (a as Dual).t as number;
+  if (at === 0) return z; // zero tangent: contributes nothing (0 × ∞ = 0)
+  const t = pa * at;
+  return t === 0 ? z : new Dual(z, t, T as never);
+}
+
+export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb: number): unknown {
+  if (T === 0) return z;
+  if (typeof a === 'number' || pa === 0) return emit1(T, z, b, pb);
+  if (typeof b === 'number' || pb === 0) return emit1(T, z, a, pa);
+  if (T instanceof ReverseTrace) {
+    T.edge((a as TapeVar).i, pa);
+    T.edge((b as TapeVar).i, pb);
+    return new TapeVar(z, T.close(), T);
+  }
+  const at = (a as Dual).t as number;
+  const bt = (b as Dual).t as number;
+  const t = (at === 0 ? 0 : pa * at) + (bt === 0 ? 0 : pb * bt);
+  return t === 0 ? z : new Dual(z, t, T as never);
+}
+
+/** Any number of leaves: `ls[k]` with partial `ps[k]`. */
+export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown {
+  if (T === 0) return z;
+  if (T instanceof ReverseTrace) {
+    let edges = 0;
+    for (let k = 0; k < ls.length; k++) {
+      const l = ls[k];
+      if (typeof l === 'number' || ps[k] === 0) continue;
+      T.edge((l as TapeVar).i, ps[k]!);
+      edges++;
+    }
+    return edges === 0 ? z : new TapeVar(z, T.close(), T);
+  }
+  let t = 0;
+  for (let k = 0; k < ls.length; k++) {
+    const l = ls[k];
+    if (typeof l === 'number' || ps[k] === 0) continue;
+    const lt = (l as Dual).t as number;
+    if (lt !== 0) t += ps[k]! * lt;
+  }
+  return t === 0 ? z : new Dual(z, t, T as never);
 }

@@ -36,7 +36,7 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const OVERWRITE = process.env.OVERWRITE === 'true';
 
 interface FixtureOptions {
-  pluginOptions?: { runtime?: string };
+  pluginOptions?: { runtime?: string; fastPath?: boolean };
   throws?: string;
   line?: number;
   [babelOption: string]: unknown;
@@ -55,13 +55,21 @@ function loadFixtures(): Map<string, Fixture[]> {
     const suiteDir = join(FIXTURES, suite);
     if (!statSync(suiteDir).isDirectory()) continue;
     const cases: Fixture[] = [];
+    // A suite-level options.json applies to every case of the suite (case options win).
+    const suiteOptionsFile = join(suiteDir, 'options.json');
+    const suiteOptions = existsSync(suiteOptionsFile) ? (JSON.parse(readFileSync(suiteOptionsFile, 'utf8')) as FixtureOptions) : {};
     for (const name of readdirSync(suiteDir).sort()) {
       const dir = join(suiteDir, name);
       if (!statSync(dir).isDirectory()) continue;
       const input = join(dir, 'input.ts');
       if (!existsSync(input)) throw new Error(`fixture ${suite}/${name} has no input.ts`);
       const optionsFile = join(dir, 'options.json');
-      const options = existsSync(optionsFile) ? (JSON.parse(readFileSync(optionsFile, 'utf8')) as FixtureOptions) : {};
+      const own = existsSync(optionsFile) ? (JSON.parse(readFileSync(optionsFile, 'utf8')) as FixtureOptions) : {};
+      const options: FixtureOptions = {
+        ...suiteOptions,
+        ...own,
+        pluginOptions: { ...suiteOptions.pluginOptions, ...own.pluginOptions },
+      };
       cases.push({ name, dir, input, options });
     }
     suites.set(suite, cases);
@@ -89,8 +97,17 @@ function compile(code: string, options: FixtureOptions, filename: string): strin
   return result.code;
 }
 
-/** Runs `exec.ts` compiled with the plugin, `dualtape` resolving to the runtime under test. */
+/**
+ * Runs `exec.ts` compiled with the plugin, `dualtape` resolving to the runtime
+ * under test, with the statement-level fast path on and off.
+ */
 function execute(fixture: Fixture, file: string): void {
+  for (const fastPath of [true, false]) {
+    executeWith({ ...fixture, options: { ...fixture.options, pluginOptions: { ...fixture.options.pluginOptions, fastPath } } }, file);
+  }
+}
+
+function executeWith(fixture: Fixture, file: string): void {
   const runtime = fixture.options.pluginOptions?.runtime ?? 'dualtape';
   const result = transformSync(readFileSync(file, 'utf8'), babelOptions(fixture.options, file, [modulesCommonjs]));
   if (result?.code == null) throw new Error(`no output for ${file}`);
