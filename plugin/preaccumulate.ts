@@ -202,7 +202,12 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
   }
   const T = temp('T');
   let joined: Expr = t.numericLiteral(0);
-  for (const l of distinct) joined = t.callExpression(ctx.helper('join'), [joined, id(l.id!)]);
+  for (let k = 0; k < distinct.length; ) {
+    const n = Math.min(3, distinct.length - k);
+    const name = n === 1 ? 'join' : n === 2 ? 'join2' : 'join3';
+    joined = t.callExpression(ctx.helper(name), [joined, ...distinct.slice(k, k + n).map((l) => id(l.id!))]);
+    k += n;
+  }
   pre.push(t.assignmentExpression('=', id(T), joined));
 
   // Values of the leaves.
@@ -285,6 +290,8 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
     emit = t.callExpression(ctx.helper('emit2'), [
       id(T), z, id(emitted[0]![0].id!), K.lit(emitted[0]![1]), id(emitted[1]![0].id!), K.lit(emitted[1]![1]),
     ]);
+  } else if (emitted.length === 3) {
+    emit = t.callExpression(ctx.helper('emit3'), [id(T), z, ...emitted.flatMap(([l, p]) => [id(l.id!), K.lit(p)])]);
   } else {
     emit = t.callExpression(ctx.helper('emitN'), [
       id(T), z, t.arrayExpression(emitted.map(([l]) => id(l.id!))), t.arrayExpression(emitted.map(([, p]) => K.lit(p))),

@@ -37,9 +37,9 @@ export class ForwardTrace extends Trace {}
  * derivatives) is kept in `nestedPartials` with NaN in its slot.
  */
 export class ReverseTrace extends Trace {
-  parents = new Int32Array(1024);
-  partials = new Float64Array(1024);
-  ends = new Int32Array(256);
+  parents: Int32Array;
+  partials: Float64Array;
+  ends: Int32Array;
   edgeCount = 0;
   size = 0;
   nestedPartials: Map<number, Num> | undefined = undefined;
@@ -48,6 +48,31 @@ export class ReverseTrace extends Trace {
    * (checkpointed regions recompute and backpropagate through their inputs).
    */
   specials: Map<number, (adjoints: Adjoints) => void> | undefined = undefined;
+
+  constructor() {
+    super();
+    // Reuse the arrays of the last released tape: a gradient in a loop does not regrow them.
+    const spare = spareArrays;
+    spareArrays = undefined;
+    this.parents = spare?.parents ?? new Int32Array(1024);
+    this.partials = spare?.partials ?? new Float64Array(1024);
+    this.ends = spare?.ends ?? new Int32Array(256);
+  }
+
+  /**
+   * Closes the trace and hands its arrays to the next one. Only for tapes
+   * nobody reads afterwards (grad's own tape, not a vjp pullback's).
+   */
+  release(): void {
+    this.alive = false;
+    const big = spareArrays === undefined || spareArrays.partials.length < this.partials.length;
+    if (big && this.partials.length <= MAX_SPARE_EDGES) {
+      spareArrays = { parents: this.parents, partials: this.partials, ends: this.ends };
+    }
+    this.parents = EMPTY_I32;
+    this.partials = EMPTY_F64;
+    this.ends = EMPTY_I32;
+  }
 
   /** Adds an edge to the node being built. */
   edge(parent: number, partial: Num): void {
@@ -75,6 +100,12 @@ export class ReverseTrace extends Trace {
     return k;
   }
 }
+
+/** Arrays kept for reuse: up to 2^22 edges (48 MiB); larger tapes are left to the GC. */
+const MAX_SPARE_EDGES = 1 << 22;
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_F64 = new Float64Array(0);
+let spareArrays: { parents: Int32Array; partials: Float64Array; ends: Int32Array } | undefined;
 
 function grow<A extends Int32Array | Float64Array>(from: A, to: A): A {
   to.set(from);

@@ -169,8 +169,8 @@ function runReverse(fc: Function, self: unknown, args: unknown[], which: number[
     );
     return [mine ? out.v : out, grads];
   } finally {
-    tape.alive = false;
     tapeStats.end(tape);
+    tape.release();
   }
 }
 

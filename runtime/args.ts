@@ -35,16 +35,38 @@ export function isPlainObject(x: object): boolean {
 
 /** Throws a TypeError naming the path of the first leaf that cannot be differentiated. */
 export function checkArg(x: unknown, path: string, seen: Set<object>, allArgs: boolean): void {
+  // The common case, checked without building any path string; the slow walk below names the culprit.
+  if (isTree(x, 0)) return;
+  explainArg(x, path, seen, allArgs);
+}
+
+/** A valid argument tree? (Depth-limited so that a cycle falls through to the slow walk.) */
+function isTree(x: unknown, depth: number): boolean {
+  if (typeof x === 'number' || x instanceof Active || x instanceof Float64Array || x instanceof Float32Array) return true;
+  if (depth > 64 || x === null || typeof x !== 'object') return false;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      if (typeof e !== 'number' && !isTree(e, depth + 1)) return false;
+    }
+    return true;
+  }
+  if (!isPlainObject(x)) return false;
+  for (const key of Object.keys(x)) if (!isTree((x as Record<string, unknown>)[key], depth + 1)) return false;
+  return true;
+}
+
+function explainArg(x: unknown, path: string, seen: Set<object>, allArgs: boolean): void {
   if (typeof x === 'number' || x instanceof Active) return;
   if (x instanceof Float64Array || x instanceof Float32Array) return;
   if (x !== null && typeof x === 'object' && (Array.isArray(x) || isPlainObject(x))) {
     if (seen.has(x)) throw new TypeError(`dualtape: ${path} refers back to itself; differentiable arguments must be trees of numbers.`);
     seen.add(x);
     if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) checkArg(x[i], `${path}[${i}]`, seen, allArgs);
+      for (let i = 0; i < x.length; i++) explainArg(x[i], `${path}[${i}]`, seen, allArgs);
     } else {
       for (const key of Object.keys(x)) {
-        checkArg((x as Record<string, unknown>)[key], /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen, allArgs);
+        explainArg((x as Record<string, unknown>)[key], /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen, allArgs);
       }
     }
     seen.delete(x);
@@ -85,7 +107,10 @@ export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
   }
   if (Array.isArray(x)) {
     const out = new Array<unknown>(x.length);
-    for (let i = 0; i < x.length; i++) out[i] = mapLeaves(x[i], leaf);
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      out[i] = typeof e === 'number' ? leaf(e) : mapLeaves(e, leaf);
+    }
     return out;
   }
   const out: Record<string, unknown> = {};
@@ -102,7 +127,14 @@ export function shapeLike(x: unknown, next: () => Num): unknown {
     // Nested derivatives may leave derivative-carrying values, which a Float64Array cannot hold.
     return vals.every((g) => typeof g === 'number') ? Float64Array.from(vals as number[]) : vals;
   }
-  if (Array.isArray(x)) return x.map((e) => shapeLike(e, next));
+  if (Array.isArray(x)) {
+    const out = new Array<unknown>(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      out[i] = typeof e === 'number' ? next() : shapeLike(e, next);
+    }
+    return out;
+  }
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(x as object)) out[key] = shapeLike((x as Record<string, unknown>)[key], next);
   return out;

@@ -192,6 +192,32 @@ export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
   return t === 0 ? z : new Dual(z, t, T as never);
 }
 
+export function emit3(T: Join, z: number, a: unknown, pa: number, b: unknown, pb: number, c: unknown, pc: number): unknown {
+  if (T === 0) return z;
+  if (typeof c === 'number' || pc === 0) return emit2(T, z, a, pa, b, pb);
+  if (typeof a === 'number' || pa === 0) return emit2(T, z, b, pb, c, pc);
+  if (typeof b === 'number' || pb === 0) return emit2(T, z, a, pa, c, pc);
+  if (T instanceof ReverseTrace) {
+    T.edge((a as TapeVar).i, pa);
+    T.edge((b as TapeVar).i, pb);
+    T.edge((c as TapeVar).i, pc);
+    return new TapeVar(z, T.close(), T);
+  }
+  const at = (a as Dual).t as number;
+  const bt = (b as Dual).t as number;
+  const ct = (c as Dual).t as number;
+  const t = (at === 0 ? 0 : pa * at) + (bt === 0 ? 0 : pb * bt) + (ct === 0 ? 0 : pc * ct);
+  return t === 0 ? z : new Dual(z, t, T as never);
+}
+
+/** `join` of two and three leaves at once. */
+export function join2(T: Join, a: unknown, b: unknown): Join {
+  return typeof a === 'number' && typeof b === 'number' ? T : join(join(T, a), b);
+}
+export function join3(T: Join, a: unknown, b: unknown, c: unknown): Join {
+  return typeof a === 'number' && typeof b === 'number' && typeof c === 'number' ? T : join(join(join(T, a), b), c);
+}
+
 /** Any number of leaves: `ls[k]` with partial `ps[k]`. */
 export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown {
   if (T === 0) return z;
