@@ -14,3 +14,5 @@ export { checkpoint } from './checkpoint.js';
 export { lastTapeStats } from './stats.js';
 export type { TapeStats } from './stats.js';
 export { DualtapeError } from './active.js';
+export { compareModes } from './compare.js';
+export type { CompareOptions, ModeComparison } from './compare.js';
