@@ -70,6 +70,11 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
       const bad = findUnsupported(fn);
       if (bad) throw bad.path.buildCodeFrameError(bad.message);
       compileFunction(fn, ctx, true);
+      // A function value (in an object, an array, an argument) is marked so grad accepts it.
+      if ((fn.isArrowFunctionExpression() || fn.isFunctionExpression()) && !ctx.done.has(fn.node)) {
+        ctx.done.add(fn.node);
+        fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node]));
+      }
     }
     // Inline roots inside another inline root are compiled with it.
     const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
