@@ -20,9 +20,27 @@ import type { Adjoints, Num } from './core-types.js';
 
 let nextTraceId = 1;
 
+/** How many traces are open right now (see `runForward`: chunking needs none but its own). */
+let openTraces = 0;
+
+export function tracesOpen(): number {
+  return openTraces;
+}
+
 export abstract class Trace {
   readonly id: number = nextTraceId++;
   alive = true;
+
+  constructor() {
+    openTraces++;
+  }
+
+  /** Closes the trace: its values can no longer be used in arithmetic. */
+  end(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    openTraces--;
+  }
 }
 
 /** Forward mode: nothing to record, tangents travel with the values. */
@@ -64,7 +82,7 @@ export class ReverseTrace extends Trace {
    * nobody reads afterwards (grad's own tape, not a vjp pullback's).
    */
   release(): void {
-    this.alive = false;
+    this.end();
     const big = spareArrays === undefined || spareArrays.partials.length < this.partials.length;
     if (big && this.partials.length <= MAX_SPARE_EDGES) {
       spareArrays = { parents: this.parents, partials: this.partials, ends: this.ends };
@@ -161,10 +179,17 @@ export abstract class Active {
   }
 }
 
+/**
+ * A tangent: one number, or (chunked forward mode, several directions per
+ * pass) a Float64Array with one entry per direction. Chunks are only used
+ * when no other derivative is being taken, so their entries are numbers.
+ */
+export type Tangent = Num | Float64Array;
+
 export class Dual extends Active {
   constructor(
     readonly v: Num,
-    readonly t: Num,
+    readonly t: Tangent,
     readonly tr: ForwardTrace,
   ) {
     super();

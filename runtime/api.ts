@@ -2,7 +2,7 @@
  * The public API: grad and valueAndGrad, in reverse mode (one recorded pass,
  * one backward sweep) or forward mode (one pass per input direction).
  */
-import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, value } from './active.js';
+import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, tracesOpen, value } from './active.js';
 import type { Num } from './core-types.js';
 import { reverseSweep } from './engine.js';
 import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, shapeLike } from './args.js';
@@ -174,26 +174,50 @@ function runReverse(fc: Function, self: unknown, args: unknown[], which: number[
   }
 }
 
+/** Directions carried per forward pass when chunking is possible (see runForward). */
+export const FORWARD_CHUNK = 8;
+
 function runForward(fc: Function, self: unknown, args: unknown[], which: number[], api: string): [Num, unknown[]] {
-  // Count the leaves, then run one pass per leaf with only that leaf seeded.
+  // Count the leaves; then run passes seeding them in turn.
   let total = 0;
-  for (const k of which) mapLeaves(args[k], () => total++);
+  let plain = true;
+  for (const k of which) {
+    mapLeaves(args[k], (v) => {
+      total++;
+      if (typeof v !== 'number') plain = false;
+      return v;
+    });
+  }
+  // Several directions per pass (a Float64Array tangent) when nothing else is being
+  // differentiated: then every partial is a plain number. Otherwise one direction per pass.
+  const width = plain && tracesOpen() === 0 && total > 1 ? Math.min(FORWARD_CHUNK, total) : 1;
   const tangents: Num[] = new Array<Num>(total).fill(0);
   let val: Num | undefined;
-  for (let j = 0; j < total || val === undefined; j++) {
+  for (let j = 0; j < total || val === undefined; j += width) {
     const trace = new ForwardTrace();
     try {
       let n = 0;
       const callArgs = args.slice();
       for (const k of which) {
-        callArgs[k] = mapLeaves(args[k], (v) => (n++ === j ? new Dual(v, 1, trace) : v));
+        callArgs[k] = mapLeaves(args[k], (v) => {
+          const c = n++ - j;
+          if (c < 0 || c >= width) return v;
+          if (width === 1) return new Dual(v, 1, trace);
+          const seed = new Float64Array(width);
+          seed[c] = 1;
+          return new Dual(v, seed, trace);
+        });
       }
       const out = checkResult(fc.apply(self, callArgs), api);
       const mine = out instanceof Dual && out.tr === trace;
       if (val === undefined) val = mine ? out.v : out;
-      if (j < total) tangents[j] = mine ? out.t : 0;
+      if (mine) {
+        const t = out.t;
+        if (t instanceof Float64Array) for (let c = 0; c < width && j + c < total; c++) tangents[j + c] = t[c]!;
+        else if (j < total) tangents[j] = t;
+      }
     } finally {
-      trace.alive = false;
+      trace.end();
     }
   }
   let n = 0;

@@ -84,7 +84,7 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
           if (si >= 0 && si < subAdj.length && subAdj[si] !== 0) adj.add(inputNodes[l]!, subAdj[si]!);
         });
       } finally {
-        sub.alive = false;
+        sub.end();
       }
     });
     return result;

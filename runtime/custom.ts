@@ -69,24 +69,50 @@ export function customDerivative<A extends unknown[], R extends number | readonl
     checkOutput(y, 'customDerivative');
     const outLeaves = leavesOf(y);
     if (!(top instanceof ReverseTrace)) {
-      // Forward: one rule call gives the output tangent.
-      const tangents = args.map((a) => mapLeaves(a, (x) => (x instanceof Dual && x.tr === top ? x.t : 0)));
-      let tOut: Num[];
-      if (r.jvp) {
-        tOut = leavesOf(r.jvp(primals, tangents, y));
-      } else {
-        const ts = tangents.flatMap((t) => leavesOf(t));
-        tOut = outLeaves.map((_, k) => {
-          const row = (r.vjp!(primals, y, oneHot(y, k)) as unknown[]).flatMap((c) => leavesOf(c));
-          return row.reduce<Num>((s, p, l) => (ts[l] === 0 || p === 0 ? s : add(s, mul(p, ts[l]!))), 0);
+      // Forward: one rule call per direction gives the output tangent (chunked
+      // forward mode carries several directions, as Float64Array tangents).
+      let width = 0;
+      for (const a of args) {
+        mapLeaves(a, (x) => {
+          if (x instanceof Dual && x.tr === top && x.t instanceof Float64Array) width = x.t.length;
+          return x;
         });
       }
-      if (tOut.length !== outLeaves.length) throw ruleShapeError('jvp', tOut.length, outLeaves.length);
+      const direction = (c: number) =>
+        args.map((a) =>
+          mapLeaves(a, (x) => {
+            if (!(x instanceof Dual) || x.tr !== top) return 0;
+            return x.t instanceof Float64Array ? x.t[c]! : x.t;
+          }),
+        );
+      const tangentOut = (tangents: unknown[]): Num[] => {
+        let tOut: Num[];
+        if (r.jvp) {
+          tOut = leavesOf(r.jvp(primals, tangents, y));
+        } else {
+          const ts = tangents.flatMap((t) => leavesOf(t));
+          tOut = outLeaves.map((_, k) => {
+            const row = (r.vjp!(primals, y, oneHot(y, k)) as unknown[]).flatMap((c) => leavesOf(c));
+            return row.reduce<Num>((s, p, l) => (ts[l] === 0 || p === 0 ? s : add(s, mul(p, ts[l]!))), 0);
+          });
+        }
+        if (tOut.length !== outLeaves.length) throw ruleShapeError('jvp', tOut.length, outLeaves.length);
+        return tOut;
+      };
       let k = 0;
+      if (width === 0) {
+        const tOut = tangentOut(direction(0));
+        return shapeLike(y, () => {
+          const t = tOut[k]!;
+          const v = outLeaves[k++]!;
+          return t === 0 ? v : new Dual(v, t, top as never);
+        });
+      }
+      const perDirection = Array.from({ length: width }, (_, c) => tangentOut(direction(c)) as number[]);
       return shapeLike(y, () => {
-        const t = tOut[k]!;
+        const t = Float64Array.from(perDirection, (tOut) => tOut[k]!);
         const v = outLeaves[k++]!;
-        return t === 0 ? v : new Dual(v, t, top as never);
+        return t.every((e) => e === 0) ? v : new Dual(v, t, top as never);
       });
     }
     // Reverse: a tape node per output with the rule's partials.

@@ -12,6 +12,7 @@
  * agree at such points.
  */
 import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError, value } from './active.js';
+import type { Tangent } from './active.js';
 import type { Trace } from './active.js';
 import type { Adjoints, Kernel, Num } from './core-types.js';
 import { binaryRules, piecewiseConstant, unaryRules, variadicRules } from './rules.js';
@@ -52,7 +53,7 @@ export function apply1(rule: UnaryRule, op: (x: Num) => Num, x: Active): Num {
     if (t === 0) return z;
     const p = rule.d(kernel, xv, z);
     if (p === 0) return z;
-    return new Dual(z, mul(p, t), tr);
+    return new Dual(z, scaleT(p, t), tr);
   }
   return record1(tr as ReverseTrace, z, (x as TapeVar).i, rule.d(kernel, xv, z));
 }
@@ -71,19 +72,19 @@ export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown
   const bv = bIn ? (bn as Active).v : bn;
   const z = op(av, bv);
   if (tr instanceof ForwardTrace) {
-    let t: Num = 0;
+    let t: Tangent = 0;
     if (aIn) {
       const ta2 = (an as Dual).t;
       if (ta2 !== 0) {
         const p = rule.dx(kernel, av, bv, z);
-        if (p !== 0) t = mul(p, ta2);
+        if (p !== 0) t = scaleT(p, ta2);
       }
     }
     if (bIn) {
       const tb2 = (bn as Dual).t;
       if (tb2 !== 0) {
         const p = rule.dy(kernel, av, bv, z);
-        if (p !== 0) t = t === 0 ? mul(p, tb2) : add(t, mul(p, tb2));
+        if (p !== 0) t = t === 0 ? scaleT(p, tb2) : addScaledT(t, p, tb2);
       }
     }
     return t === 0 ? z : new Dual(z, t, tr);
@@ -110,11 +111,11 @@ export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readon
   const z = op(...vals);
   const ps = rule.d(kernel, vals, z);
   if (tr instanceof ForwardTrace) {
-    let t: Num = 0;
+    let t: Tangent = 0;
     for (let k = 0; k < ns.length; k++) {
       const x = ns[k]!;
       if (!(x instanceof Dual) || x.tr !== tr || x.t === 0 || ps[k] === 0) continue;
-      t = add(t, mul(ps[k]!, x.t));
+      t = t === 0 ? scaleT(ps[k]!, x.t) : addScaledT(t, ps[k]!, x.t);
     }
     return t === 0 ? z : new Dual(z, t, tr);
   }
@@ -128,6 +129,31 @@ export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readon
     }
   }
   return edges === 0 ? z : new TapeVar(z, rt.close(), rt);
+}
+
+// ---------------------------------------------------------------------------
+// Tangent arithmetic: a tangent is a number (or a nested value), or in
+// chunked forward mode a Float64Array with one entry per direction. Chunks
+// only exist when no other derivative is being taken, so their partials are
+// plain numbers.
+// ---------------------------------------------------------------------------
+
+/** p × t */
+function scaleT(p: Num, t: Tangent): Tangent {
+  if (!(t instanceof Float64Array)) return mul(p, t);
+  const k = p as number;
+  const out = new Float64Array(t.length);
+  for (let c = 0; c < t.length; c++) out[c] = t[c] === 0 ? 0 : k * t[c]!;
+  return out;
+}
+
+/** acc + p × t (acc is not zero) */
+function addScaledT(acc: Tangent, p: Num, t: Tangent): Tangent {
+  if (!(t instanceof Float64Array) || !(acc instanceof Float64Array)) return add(acc as Num, mul(p, t as Num));
+  const k = p as number;
+  const out = new Float64Array(t.length);
+  for (let c = 0; c < t.length; c++) out[c] = acc[c]! + (t[c] === 0 ? 0 : k * t[c]!);
+  return out;
 }
 
 // ---------------------------------------------------------------------------

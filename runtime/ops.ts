@@ -157,7 +157,7 @@ export function join(T: Join, x: unknown): Join {
   if (x instanceof TapeVar) {
     if (typeof x.v !== 'number' || !x.tr.alive) return 1;
   } else if (x instanceof Dual) {
-    if (typeof x.v !== 'number' || typeof x.t !== 'number' || !x.tr.alive) return 1;
+    if (typeof x.v !== 'number' || (typeof x.t !== 'number' && !(x.t instanceof Float64Array)) || !x.tr.alive) return 1;
   } else {
     return 1;
   }
@@ -171,10 +171,25 @@ export function emit1(T: Join, z: number, a: unknown, pa: number): unknown {
     T.edge((a as TapeVar).i, pa);
     return new TapeVar(z, T.close(), T);
   }
-  const at = (a as Dual).t as number;
+  const at = (a as Dual).t;
   if (at === 0) return z; // zero tangent: contributes nothing (0 × ∞ = 0)
-  const t = pa * at;
+  if (at instanceof Float64Array) return chunk(T, z, [a], [pa]);
+  const t = pa * (at as number);
   return t === 0 ? z : new Dual(z, t, T as never);
+}
+
+/** Chunked forward mode: the tangent vector Σ p_k t_k, one entry per direction. */
+function chunk(T: Join, z: number, ls: unknown[], ps: number[]): unknown {
+  let out: Float64Array | undefined;
+  for (let k = 0; k < ls.length; k++) {
+    const l = ls[k];
+    const p = ps[k]!;
+    if (typeof l === 'number' || p === 0) continue;
+    const t = (l as Dual).t as Float64Array;
+    out ??= new Float64Array(t.length);
+    for (let c = 0; c < t.length; c++) if (t[c] !== 0) out[c]! += p * t[c]!;
+  }
+  return out === undefined ? z : new Dual(z, out, T as never);
 }
 
 export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb: number): unknown {
@@ -188,6 +203,7 @@ export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
   }
   const at = (a as Dual).t as number;
   const bt = (b as Dual).t as number;
+  if (typeof at !== 'number' || typeof bt !== 'number') return chunk(T, z, [a, b], [pa, pb]);
   const t = (at === 0 ? 0 : pa * at) + (bt === 0 ? 0 : pb * bt);
   return t === 0 ? z : new Dual(z, t, T as never);
 }
@@ -206,6 +222,7 @@ export function emit3(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
   const at = (a as Dual).t as number;
   const bt = (b as Dual).t as number;
   const ct = (c as Dual).t as number;
+  if (typeof at !== 'number' || typeof bt !== 'number' || typeof ct !== 'number') return chunk(T, z, [a, b, c], [pa, pb, pc]);
   const t = (at === 0 ? 0 : pa * at) + (bt === 0 ? 0 : pb * bt) + (ct === 0 ? 0 : pc * ct);
   return t === 0 ? z : new Dual(z, t, T as never);
 }
@@ -231,6 +248,7 @@ export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown 
     }
     return edges === 0 ? z : new TapeVar(z, T.close(), T);
   }
+  if (ls.some((l) => l instanceof Dual && l.t instanceof Float64Array)) return chunk(T, z, ls, ps);
   let t = 0;
   for (let k = 0; k < ls.length; k++) {
     const l = ls[k];

@@ -65,10 +65,10 @@ export function jvp<A extends unknown[], R>(
     });
     const out = fc(...args);
     checkOutput(out, 'jvp');
-    const tangent = mapLeaves(out, (x) => (x instanceof Dual && x.tr === trace ? x.t : 0));
+    const tangent = mapLeaves(out, (x) => (x instanceof Dual && x.tr === trace ? (x.t as Num) : 0));
     return [valueOf(out, trace), tangent] as [OutputOf<R>, OutputOf<R>];
   } finally {
-    trace.alive = false;
+    trace.end();
   }
 }
 
@@ -102,7 +102,7 @@ export function vjp<A extends unknown[], R>(
     out = fc(...args);
     checkOutput(out, 'vjp');
   } finally {
-    tape.alive = false;
+    tape.end();
   }
   const outLeaves = leavesOf(out);
   const value = valueOf(out, tape);
@@ -175,11 +175,11 @@ function jacobianForward(fc: Function, args: unknown[], nIn: number): Num[][] {
       const callArgs = args.map((a) => mapLeaves(a, (v) => (n++ === j ? new Dual(v, 1, trace) : v)));
       const out = fc(...callArgs);
       checkOutput(out, 'jacobian');
-      const col = leavesOf(out).map((x) => (x instanceof Dual && x.tr === trace ? x.t : 0));
+      const col = leavesOf(out).map((x) => (x instanceof Dual && x.tr === trace ? (x.t as Num) : 0));
       nOut = col.length;
       columns.push(col);
     } finally {
-      trace.alive = false;
+      trace.end();
     }
   }
   if (nIn === 0) {
@@ -210,7 +210,7 @@ function jacobianReverse(fc: Function, args: unknown[]): Num[][] {
       return inputs.map((i) => (i < adjoint.length ? adjoint[i]! : 0));
     });
   } finally {
-    tape.alive = false;
+    tape.end();
   }
 }
 
