@@ -24,6 +24,24 @@ function checkArgs(api: string, args: readonly unknown[], name: string): void {
   args.forEach((a, k) => checkArg(a, `${name}[${k}]`, new Set(), false));
 }
 
+/**
+ * Records `fc(...args)` on `tape` with every numeric leaf of the arguments as
+ * an input node; returns the output and the input nodes in leaf order.
+ */
+function record(tape: ReverseTrace, fc: Function, args: readonly unknown[], api: string): [unknown, number[]] {
+  const inputs: number[] = [];
+  const callArgs = args.map((a) =>
+    mapLeaves(a, (v) => {
+      const node = new TapeVar(v, tape.close(), tape);
+      inputs.push(node.i);
+      return node;
+    }),
+  );
+  const out = fc(...callArgs);
+  checkOutput(out, api);
+  return [out, inputs];
+}
+
 /** Splits an output of derivative-carrying values into its value and its tangent at `trace`. */
 function valueOf(out: unknown, trace: ForwardTrace | ReverseTrace): unknown {
   return mapLeaves(out, (x) => (x instanceof Active && x.tr === trace ? x.v : x));
@@ -89,18 +107,10 @@ export function vjp<A extends unknown[], R>(
   const fc = compiledOrThrow(f, 'vjp');
   checkArgs('vjp', primals, 'primals');
   const tape = new ReverseTrace();
-  const inputs: number[] = [];
   let out: unknown;
+  let inputs: number[];
   try {
-    const args = primals.map((p) =>
-      mapLeaves(p, (v) => {
-        const node = new TapeVar(v, tape.close(), tape);
-        inputs.push(node.i);
-        return node;
-      }),
-    );
-    out = fc(...args);
-    checkOutput(out, 'vjp');
+    [out, inputs] = record(tape, fc, primals, 'vjp');
   } finally {
     tape.end();
   }
@@ -192,18 +202,8 @@ function jacobianForward(fc: Function, args: unknown[], nIn: number): Num[][] {
 
 function jacobianReverse(fc: Function, args: unknown[]): Num[][] {
   const tape = new ReverseTrace();
-  const inputs: number[] = [];
-  let out: unknown;
   try {
-    const callArgs = args.map((a) =>
-      mapLeaves(a, (v) => {
-        const node = new TapeVar(v, tape.close(), tape);
-        inputs.push(node.i);
-        return node;
-      }),
-    );
-    out = fc(...callArgs);
-    checkOutput(out, 'jacobian');
+    const [out, inputs] = record(tape, fc, args, 'jacobian');
     return leavesOf(out).map((o) => {
       if (!(o instanceof TapeVar) || o.tr !== tape) return inputs.map(() => 0);
       const adjoint = reverseSweep(tape, [[o.i, 1]]);
