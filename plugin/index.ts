@@ -74,6 +74,13 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
       if ((fn.isArrowFunctionExpression() || fn.isFunctionExpression()) && !ctx.done.has(fn.node)) {
         ctx.done.add(fn.node);
         fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node]));
+      } else if (fn.isObjectMethod() && fn.node.kind === 'method' && !usesSuper(fn)) {
+        // `{ f(x) { ... } }` becomes `{ f: compiled(function f(x) { ... }) }` so that grad(obj.f) works.
+        const m = fn.node;
+        const name = !m.computed && t.isIdentifier(m.key) ? t.identifier(m.key.name) : null;
+        const value = t.functionExpression(name, m.params, m.body, m.generator, m.async);
+        ctx.done.add(value);
+        fn.replaceWith(t.objectProperty(m.key, t.callExpression(ctx.helper('compiled'), [value]), m.computed));
       }
     }
     // Inline roots inside another inline root are compiled with it.
@@ -98,6 +105,21 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     },
   };
 });
+
+/** Does this method use `super` (which only works in a method, not a function)? */
+function usesSuper(fn: NodePath): boolean {
+  let found = false;
+  fn.traverse({
+    Super(path) {
+      found = true;
+      path.stop();
+    },
+    Function(path) {
+      if (!path.isArrowFunctionExpression()) path.skip();
+    },
+  });
+  return found;
+}
 
 /** Is there a 'use differentiable' directive in some function body? */
 function mentionsDirective(program: NodePath<BabelTypes.Program>): boolean {

@@ -38,11 +38,12 @@ export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): vo
   const state: State = { ctx, act, strict, root: fn, toMark: [] };
   fn.traverse(visitor, state);
   // Wrapping moves a function to a new path (and scope): only after the rewrite.
-  for (const f of state.toMark.reverse()) {
-    if (f.node && !ctx.done.has(f.node)) {
-      ctx.done.add(f.node);
-      f.replaceWith(ctx.t.callExpression(ctx.helper('compiled'), [f.node]));
-    }
+  // Deduplicate by node first: two requests for one function may hold the same path object.
+  const unique = new Map<object, NodePath<Expr>>();
+  for (const f of state.toMark) if (f.node && !unique.has(f.node)) unique.set(f.node, f);
+  for (const [node, f] of [...unique].reverse()) {
+    ctx.done.add(node);
+    f.replaceWith(ctx.t.callExpression(ctx.helper('compiled'), [node as Expr]));
   }
 }
 
@@ -381,13 +382,33 @@ const visitor: Visitor<State> = {
     if (s.ctx.opaque.has(path.node)) path.skip();
   },
 
-  ReturnStatement(path, s) {
-    // Factories: a function returned from compiled code is compiled too; mark it for grad.
-    const arg = path.get('argument');
-    if (arg.isFunction() && !s.ctx.done.has(arg.node)) markCompiled(arg as NodePath<Expr>, s);
+  'ArrowFunctionExpression|FunctionExpression'(path, s) {
+    // A function made by compiled code is compiled: mark it so that grad accepts it wherever
+    // it goes (returned from a factory, stored in an array, passed as an argument). Callbacks
+    // handed straight to array methods or called on the spot cannot reach grad: no mark.
+    if (path.node === s.root.node || s.ctx.done.has(path.node) || s.ctx.opaque.has(path.node)) return;
+    const parent = path.parentPath;
+    if (parent?.isCallExpression() && parent.node.callee === path.node) return; // IIFE
+    if (parent?.isCallExpression() && path.listKey === 'arguments') {
+      const callee = parent.node.callee;
+      if (s.ctx.t.isMemberExpression(callee) && !callee.computed && s.ctx.t.isIdentifier(callee.property) &&
+          ARRAY_CALLBACKS.has(callee.property.name)) return;
+    }
+    // `const h = (v) => ...` that is only ever called: it never reaches grad as a value.
+    if (parent?.isVariableDeclarator() && s.ctx.t.isIdentifier(parent.node.id)) {
+      const binding = parent.scope.getBinding(parent.node.id.name);
+      if (binding?.constant && binding.referencePaths.every((r) => r.parentPath?.isCallExpression() && r.key === 'callee')) return;
+    }
+    markCompiled(path as NodePath<Expr>, s);
   },
 
 };
+
+/** Array methods whose callback is only called during the call. */
+const ARRAY_CALLBACKS = new Set([
+  'map', 'forEach', 'reduce', 'reduceRight', 'filter', 'some', 'every', 'find', 'findIndex', 'findLast',
+  'findLastIndex', 'flatMap', 'sort', 'toSorted', 'from',
+]);
 
 function markCompiled(fn: NodePath<Expr>, s: State): void {
   s.toMark.push(fn);

@@ -53,7 +53,12 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
       };
     })());
     if (outNodes.length === 0) return result;
-    (tape.specials ??= new Map()).set(outNodes[outNodes.length - 1]!, (adj: Adjoints) => {
+    // The backward step runs when the sweep reaches the highest of the outputs it visits
+    // (every node that uses an output comes later, so their adjoints are final then), once per sweep.
+    let lastSweep: object | undefined;
+    const backward = (adj: Adjoints) => {
+      if (adj.sweep === lastSweep) return;
+      lastSweep = adj.sweep;
       const seedsOut = outNodes.map((node) => adj.get(node));
       if (seedsOut.every((a) => a === 0)) return;
       // Record the step again, on a tape of its own.
@@ -86,7 +91,9 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
       } finally {
         sub.end();
       }
-    });
+    };
+    const specials = (tape.specials ??= new Map());
+    for (const node of outNodes) specials.set(node, backward);
     return result;
   };
   return compiled(wrapped) as unknown as (...args: A) => R;

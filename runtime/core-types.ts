@@ -34,6 +34,8 @@ export interface Kernel {
 
 /** Adjoints as seen by a tape node's own backward step (see `ReverseTrace.specials`). */
 export interface Adjoints {
+  /** A token that is the same object for the whole of one backward sweep. */
+  readonly sweep: object;
   get(node: number): Num;
   add(node: number, contribution: Num): void;
 }

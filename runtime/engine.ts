@@ -11,7 +11,7 @@
  * the derivatives of unrelated inputs into NaN, and forward and reverse mode
  * agree at such points.
  */
-import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError, value } from './active.js';
+import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError, tracesOpen, value } from './active.js';
 import type { Tangent } from './active.js';
 import type { Trace } from './active.js';
 import type { Adjoints, Kernel, Num } from './core-types.js';
@@ -244,7 +244,9 @@ export const kernel: Kernel = { add, sub, mul, div, pow, neg, sqrt, log, sin, co
 export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: number, adjoint: Num]>): ArrayLike<Num> {
   const { parents, partials, ends, nestedPartials, specials } = tape;
   let top = -1;
-  let numeric = nestedPartials === undefined;
+  // Plain numbers, unless a partial carries a derivative, or a checkpointed region (whose
+  // recomputation may produce such values) runs while another derivative is being taken.
+  let numeric = nestedPartials === undefined && (specials === undefined || tracesOpen() <= 1);
   for (const [node, a] of seeds) {
     if (node > top) top = node;
     if (typeof a !== 'number') numeric = false;
@@ -254,7 +256,8 @@ export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [
     const adjoint = new Float64Array(top + 1);
     for (const [node, a] of seeds) adjoint[node]! += a as number;
     const view: Adjoints | undefined = specials && {
-      get: (i) => adjoint[i]!,
+      sweep: {},
+      get: (i) => adjoint[i] ?? 0, // nodes above the highest seed have adjoint 0
       add: (i, c) => {
         adjoint[i]! += c as number;
       },
@@ -271,7 +274,8 @@ export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [
   const adjoint: Num[] = new Array<Num>(top + 1).fill(0);
   for (const [node, a] of seeds) adjoint[node] = add(adjoint[node]!, a);
   const view: Adjoints = {
-    get: (i) => adjoint[i]!,
+    sweep: {},
+    get: (i) => adjoint[i] ?? 0,
     add: (i, c) => {
       adjoint[i] = add(adjoint[i]!, c);
     },

@@ -100,7 +100,8 @@ export const binaryRules = {
   // -------------------------------------------------------------------------
   pow:   { name: 'pow', f: Math.pow,
            dx: ($, x, y) => ($.value(y) === 0 ? 0 : $.mul(y, $.pow(x, $.sub(y, 1)))),
-           dy: ($, x, _y, z) => ($.value(x) === 0 ? 0 : $.mul(z, $.log(x))) },
+           // z = 0 (e.g. an infinite base with a negative exponent): 0 × log x is taken as 0.
+           dy: ($, x, _y, z) => ($.value(x) === 0 || $.value(z) === 0 ? 0 : $.mul(z, $.log(x))) },
 } satisfies Record<string, BinaryRule>;
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import type { GradOf, Mode } from './api.js';
 import { gradientFunction } from './api.js';
 import { reverseSweep } from './engine.js';
 import { compiled } from './registry.js';
+import { tapeStats } from './stats.js';
 
 /** Tangents (or cotangents) for arguments of types A: the same shapes with numbers. */
 export type TangentsOf<A extends readonly unknown[]> = { [K in keyof A]: GradOf<A[K]> };
@@ -29,6 +30,7 @@ function checkArgs(api: string, args: readonly unknown[], name: string): void {
  * an input node; returns the output and the input nodes in leaf order.
  */
 function record(tape: ReverseTrace, fc: Function, args: readonly unknown[], api: string): [unknown, number[]] {
+  tapeStats.begin();
   const inputs: number[] = [];
   const callArgs = args.map((a) =>
     mapLeaves(a, (v) => {
@@ -39,6 +41,7 @@ function record(tape: ReverseTrace, fc: Function, args: readonly unknown[], api:
   );
   const out = fc(...callArgs);
   checkOutput(out, api);
+  tapeStats.end(tape);
   return [out, inputs];
 }
 

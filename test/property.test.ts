@@ -2,25 +2,41 @@
  * Property-based tests on random programs compiled by the real plugin.
  *
  * test/helpers/programs.ts generates random modules (expression trees over the
- * parameters with Math functions, locals, loops with accumulators, branches,
- * ternaries, && / ||, map/reduce, helper functions calling each other or
- * themselves). Each is written to test/.gen/property-<pid>/ and imported, so
- * vitest's pipeline runs the dualtape Babel plugin on it exactly as on a
- * user's file. The properties:
+ * parameters with Math functions, locals, arrays, objects, closures, loops
+ * with accumulators, break / continue, branches, early returns, ternaries,
+ * && / ||, map/reduce, sort, helper functions calling each other or
+ * themselves, nested grad of helpers).
+ * Each is written to test/.gen/property-<pid>/ and imported, so vitest's
+ * pipeline runs the dualtape Babel plugin on it exactly as on a user's file.
+ * The properties, at random points of [-2, 2]^n:
  *
- *   1. the value from valueAndGrad (both modes) is exactly the value of the
- *      uncompiled function, and the function handed to grad still returns it;
- *   2. forward and reverse gradients agree to 1e-12 (relative to max(1, |g|)),
- *      and grad() returns exactly valueAndGrad()'s gradient;
+ *   1. the value from valueAndGrad (both modes) is exactly (Object.is, NaN ==
+ *      NaN) the value of the uncompiled copy, and the function handed to grad
+ *      still returns it (programs that take a derivative inside: to rounding,
+ *      see `nestedRounding`);
+ *   2. forward and reverse gradients agree to 1e-12 (relative to max(1, |g|);
+ *      NaN == NaN, an infinity only equals itself) wherever every intermediate
+ *      value is finite (the generator's domain; see below); everywhere,
+ *      grad() returns exactly valueAndGrad()'s gradient, as do grad with
+ *      argnums (all arguments, in reverse order) and, for x: number[], a
+ *      Float64Array argument;
  *   3. both agree with central finite differences (Richardson-extrapolated) to
- *      1e-5, wherever the difference stencil crosses no kink: a logging copy of
- *      the function (`f_probe`) records each non-smooth decision (abs's sign,
+ *      1e-5, wherever the stencil crosses no kink: a logging copy of the
+ *      function (`f_probe`) records each non-smooth decision (abs's sign,
  *      max/min's winners, comparisons, truthiness of && / || operands), and a
  *      coordinate is only checked when every stencil point makes the same
- *      decisions as the point itself and the difference quotients converged.
+ *      decisions as the point itself and the difference quotients converged
+ *      (steps h and 4h agree) above the rounding noise (which grows with the
+ *      largest intermediate magnitude, also logged by f_probe).
+ *
+ * The generator's domain: its guards keep every intermediate value finite, but
+ * cannot exclude an overflow (exp of exp of ...). Points where f_probe sees a
+ * non-finite intermediate value are outside it; (2) and (3) assert that few
+ * points were, so they cannot pass vacuously.
  *
  * A failure prints the generated function (the counterexample's toString) and
  * the error names the point, the input coordinate, expected and actual.
+ * PROPERTY_RUNS and PROPERTY_SEED (environment) override the run count and seed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -46,6 +62,7 @@ interface Compiled {
   f_plain: (...args: unknown[]) => number;
   f_probe: (...args: unknown[]) => number;
   __log: number[];
+  __values: { nonFinite: number; maxAbs: number };
   gr: AnyFn;
   gf: AnyFn;
   vr: VG;
@@ -117,7 +134,22 @@ function call<T>(p: RenderedProgram, pt: readonly number[], label: string, fn: (
   }
 }
 
-const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
+/**
+ * A program that takes a derivative inside (`grad(h)(u)`) computes it by AD
+ * itself, and the rounding of a derivative depends on the path the runtime
+ * takes: plain inputs go through the preaccumulated (fused) branch, inputs
+ * that carry an outer derivative through the generic per-operation branch,
+ * and the two associate the chain rule's sums differently (forward mode: a
+ * last-bit difference). So for those programs the value is only required to
+ * agree to rounding: 1e-11 relative to the largest intermediate magnitude.
+ */
+function nestedRounding(p: RenderedProgram, m: Compiled, pt: readonly number[], v: number, ref: number): boolean {
+  if (!p.nestedGrad || !Number.isFinite(v) || !Number.isFinite(ref)) return false;
+  const s = sample(p, m, pt.slice(0, p.n));
+  return s !== undefined && Math.abs(v - ref) <= 1e-11 * Math.max(1, s.maxAbs);
+}
+
+const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 60);
 const params = (seedOffset: number): { numRuns: number; seed?: number } => ({
   numRuns: NUM_RUNS,
   ...(process.env.PROPERTY_SEED ? { seed: Number(process.env.PROPERTY_SEED) + seedOffset } : {}),
@@ -136,7 +168,9 @@ describe('random programs compiled by the plugin', () => {
           const ref = call(p, pt, 'f_plain', () => m.f_plain(...argsAt(p, pt)));
           for (const [mode, vg] of [['reverse', m.vr], ['forward', m.vf]] as const) {
             const [v] = call(p, pt, `valueAndGrad(f, ${mode})`, () => vg(...argsAt(p, pt)));
-            if (!sameValue(v, ref)) fail(p, pt, `valueAndGrad (${mode}) value ${String(v)} !== original ${String(ref)}`);
+            if (!sameValue(v, ref) && !nestedRounding(p, m, pt, v, ref)) {
+              fail(p, pt, `valueAndGrad (${mode}) value ${String(v)} !== original ${String(ref)}`);
+            }
           }
           if (m.f) {
             const v = call(p, pt, 'f', () => m.f!(...argsAt(p, pt)));
@@ -149,10 +183,17 @@ describe('random programs compiled by the plugin', () => {
   });
 
   it('(2) forward and reverse gradients agree', { timeout: 600_000 }, async () => {
+    const stats = { points: 0, outsideDomain: 0 };
     await fc.assert(
       fc.asyncProperty(anyProgram, points, async (p, pts) => {
         const m = await load(p);
         for (const pt of pts) {
+          // Where some intermediate value overflows, the two modes may legitimately meet Infinity - Infinity
+          // in different orders (NaN vs +-Infinity): the 1e-12 agreement is only required inside the
+          // generator's domain, every intermediate value finite. The exact equalities below hold everywhere.
+          const inDomain = sample(p, m, pt.slice(0, p.n)) !== undefined;
+          stats.points++;
+          if (!inDomain) stats.outsideDomain++;
           const [rv, r] = call(p, pt, 'valueAndGrad(f)', () => m.vr(...argsAt(p, pt)));
           const [, f] = call(p, pt, "valueAndGrad(f, { mode: 'forward' })", () => m.vf(...argsAt(p, pt)));
           const gr = flatGrad(p, r);
@@ -173,7 +214,7 @@ describe('random programs compiled by the plugin', () => {
             if (!sameValue(v, rv)) fail(p, pt, `valueAndGrad(f) value ${v} with a Float64Array argument vs ${rv} with an array`);
           }
           for (let i = 0; i < p.n; i++) {
-            if (!close(gr[i]!, gf[i]!, 1e-12)) fail(p, pt, `d/d input ${i}: reverse ${gr[i]} vs forward ${gf[i]}`);
+            if (inDomain && !close(gr[i]!, gf[i]!, 1e-12)) fail(p, pt, `d/d input ${i}: reverse ${gr[i]} vs forward ${gf[i]}`);
             if (!sameValue(gr2[i], gr[i])) fail(p, pt, `d/d input ${i}: grad (reverse) ${gr2[i]} vs valueAndGrad ${gr[i]}`);
             if (!sameValue(gf2[i], gf[i])) fail(p, pt, `d/d input ${i}: grad (forward) ${gf2[i]} vs valueAndGrad ${gf[i]}`);
             if (!sameValue(gaFlat[i], gr[i])) fail(p, pt, `d/d input ${i}: grad with argnums ${gaFlat[i]} vs without ${gr[i]}`);
@@ -185,10 +226,12 @@ describe('random programs compiled by the plugin', () => {
       }),
       params(1),
     );
+    // The property must not hold vacuously.
+    expect(stats.outsideDomain, JSON.stringify(stats)).toBeLessThan(0.2 * stats.points);
   });
 
   it('(3) gradients agree with finite differences away from kinks', { timeout: 600_000 }, async () => {
-    const stats = { attempted: 0, checked: 0, checkedNonSmooth: 0, kink: 0, notFinite: 0, notConverged: 0 };
+    const stats: FdStats = { attempted: 0, checked: 0, checkedNonSmooth: 0, kink: 0, notFinite: 0, noisy: 0, notConverged: 0 };
     await fc.assert(
       fc.asyncProperty(fc.oneof(smoothProgram, anyProgram), points, async (p, pts) => {
         const m = await load(p);
@@ -196,10 +239,9 @@ describe('random programs compiled by the plugin', () => {
       }),
       params(2),
     );
-    console.log(JSON.stringify(stats));
     // The property must not hold vacuously.
-    expect(stats.checked).toBeGreaterThan(0.4 * stats.attempted);
-    expect(stats.checkedNonSmooth).toBeGreaterThan(0);
+    expect(stats.checked, JSON.stringify(stats)).toBeGreaterThan(0.5 * stats.attempted);
+    expect(stats.checkedNonSmooth, JSON.stringify(stats)).toBeGreaterThan(0);
   });
 });
 
@@ -208,46 +250,69 @@ describe('random programs compiled by the plugin', () => {
 // ---------------------------------------------------------------------------
 
 interface FdStats {
+  /** Input coordinates considered (per program and point). */
   attempted: number;
+  /** Compared with finite differences. */
   checked: number;
   checkedNonSmooth: number;
+  /** Skipped: the stencil crosses a kink (some decision changes). */
   kink: number;
+  /** Skipped: some value or intermediate value is not finite. */
   notFinite: number;
+  /** Skipped: rounding noise (intermediate magnitudes / h) too large to resolve the derivative. */
+  noisy: number;
+  /** Skipped: the Richardson estimates with steps h and 4h disagree. */
   notConverged: number;
+}
+
+/** The value of f at xs, its decisions (kinks) and the largest magnitude of its intermediate values. */
+interface Sample {
+  f: number;
+  decisions: string;
+  maxAbs: number;
+}
+
+function sample(p: RenderedProgram, m: Compiled, xs: number[]): Sample | undefined {
+  const f = m.f_plain(...argsAt(p, xs));
+  m.__log.length = 0;
+  m.__values.nonFinite = 0;
+  m.__values.maxAbs = 0;
+  m.f_probe(...argsAt(p, xs));
+  // Outside the generator's intended domain (finite values throughout).
+  if (!Number.isFinite(f) || m.__values.nonFinite > 0) return undefined;
+  return { f, decisions: m.__log.join(','), maxAbs: Math.max(m.__values.maxAbs, Math.abs(f)) };
 }
 
 function fdCheck(p: RenderedProgram, m: Compiled, pt: readonly number[], stats: FdStats): void {
   const base = pt.slice(0, p.n);
-  const value = (xs: number[]) => m.f_plain(...argsAt(p, xs));
-  const decisions = (xs: number[]) => {
-    m.__log.length = 0;
-    m.f_probe(...argsAt(p, xs));
-    return m.__log.join(',');
-  };
-  const f0 = value(base);
   stats.attempted += p.n;
-  if (!Number.isFinite(f0)) {
+  const s0 = sample(p, m, base);
+  if (!s0) {
     stats.notFinite += p.n;
     return;
   }
-  const d0 = decisions(base);
   const gr = flatGrad(p, call(p, base, 'grad(f)', () => m.gr(...argsAt(p, base))));
   const gf = flatGrad(p, call(p, base, "grad(f, { mode: 'forward' })", () => m.gf(...argsAt(p, base))));
   for (let i = 0; i < p.n; i++) {
     const h = 1e-4 * Math.max(1, Math.abs(base[i]!));
     let ok = true;
     let kink = false;
+    let maxAbs = s0.maxAbs;
     // Central difference with step s, measured as the actual distance between the two points.
     const D = (s: number): number => {
       const xp = base.slice();
       const xm = base.slice();
       xp[i] = base[i]! + s;
       xm[i] = base[i]! - s;
-      const fp = value(xp);
-      const fm = value(xm);
-      if (!Number.isFinite(fp) || !Number.isFinite(fm)) ok = false;
-      if (p.nonSmooth && (decisions(xp) !== d0 || decisions(xm) !== d0)) kink = true;
-      return (fp - fm) / (xp[i]! - xm[i]!);
+      const sp = sample(p, m, xp);
+      const sm = sample(p, m, xm);
+      if (!sp || !sm) {
+        ok = false;
+        return NaN;
+      }
+      if (sp.decisions !== s0.decisions || sm.decisions !== s0.decisions) kink = true;
+      maxAbs = Math.max(maxAbs, sp.maxAbs, sm.maxAbs);
+      return (sp.f - sm.f) / (xp[i]! - xm[i]!);
     };
     const d1 = D(h);
     const d2 = D(h / 2);
@@ -263,7 +328,15 @@ function fdCheck(p: RenderedProgram, m: Compiled, pt: readonly number[], stats: 
     }
     const r1 = (4 * d2 - d1) / 3;
     const r2 = (4 * d4 - d3) / 3;
-    if (!(Math.abs(r1 - r2) <= 1e-6 * Math.max(1, Math.abs(r1)))) {
+    const scale = Math.max(1, Math.abs(r1));
+    // Each evaluation is off by ~ k eps maxAbs (k: a few roundings of the largest intermediate values);
+    // r1 = (4 D(h/2) - D(h)) / 3 amplifies an evaluation error d into up to 3 d / h.
+    const noise = (3 * 16 * Number.EPSILON * maxAbs) / h;
+    if (noise > 1e-5 * scale) {
+      stats.noisy++;
+      continue;
+    }
+    if (!(Math.abs(r1 - r2) <= 1e-6 * scale + noise)) {
       stats.notConverged++;
       continue;
     }

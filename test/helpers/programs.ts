@@ -3,11 +3,12 @@
  *
  * `programArb` generates the AST of a small TypeScript module: a function `f`
  * of `x: number[]` (length 2-5) or of scalars `a, b, c` (1-3 of them), built
- * from arithmetic, Math functions, local variables and arrays, closures,
- * destructuring, `for` / `for...of` / `while` loops with accumulators,
- * `++`/`--`, if/else, early returns, ternaries, && / ||, map/reduce, calls to
- * helper functions of the same module (which may call each other, or
- * themselves with a depth counter) and nested derivatives of helpers
+ * from arithmetic, Math functions, local variables, arrays and objects,
+ * closures, destructuring, `for` / `for...of` / `while` loops with
+ * accumulators, break / continue, `++`/`--`, if/else, early returns,
+ * ternaries, && / ||, map/reduce, sort with a comparator, calls to helper
+ * functions of the same module (which may call each other, or themselves with
+ * a depth counter) and nested derivatives of helpers
  * (`grad(h, { argnums: 0 })(u, v)`). `renderModule` turns it into the source
  * of a module that hands `f` to `grad` and `valueAndGrad` (both modes), so
  * that the dualtape Babel plugin compiles it exactly as a user's file.
@@ -22,17 +23,23 @@
  * positive argument by construction (`1 + e ** 2`, `2 + Math.sin(e)`,
  * `Math.exp(e)`, ...), `tan` gets `Math.tanh(e)`, `atan2`'s second argument is
  * positive, smooth `hypot` gets a constant 1 among its arguments. The
- * non-smooth constructs (abs, max, min, hypot without the 1, comparisons in
- * if / early return / ternary, && / ||) set `nonSmooth`. The module also
- * exports `f_probe`, a copy of `f` that logs every such decision (the sign of
- * abs's and hypot's arguments, which arguments of max/min win, each
+ * non-smooth constructs (abs, max, min, sort, hypot without the 1,
+ * comparisons in if / early return / break / ternary, && / ||) set
+ * `nonSmooth`. The module also exports `f_probe`, a copy of `f` that logs
+ * every such decision (the sign of abs's and hypot's arguments, which
+ * arguments of max/min win, the order sort puts its elements in, each
  * comparison's outcome, each && / || operand's truthiness) into `__log`, so a
- * finite-difference check can tell whether its stencil crossed a kink.
+ * finite-difference check can tell whether its stencil crossed a kink; it
+ * also counts the intermediate values that are not finite (overflow, which
+ * the guards make rare but cannot exclude) in `__values.nonFinite`, and keeps
+ * the largest magnitude of the others in `__values.maxAbs` (the rounding
+ * noise of a finite difference is proportional to it).
  *
  * The module exports:
  *   f        the function handed to grad (absent when it is written inline)
  *   f_plain  an identical copy that is never handed to grad (reference values)
- *   f_probe  an identical copy that logs its decisions into __log
+ *   f_probe  an identical copy that logs its decisions into __log and the
+ *            magnitude of its intermediate values into __values
  *   gr, gf   grad(f) in reverse and forward mode
  *   vr, vf   valueAndGrad(f) in reverse and forward mode
  *   ga       grad(f, { argnums }) with the arguments in reverse order (see `argnumsOf`)
@@ -61,6 +68,7 @@ export type Expr =
   | { k: 'abs'; e: Expr }
   | { k: 'minmax'; f: 'max' | 'min'; args: Expr[] }
   | { k: 'spreadmm'; f: 'max' | 'min'; arr: number[] }
+  | { k: 'sortpick'; arr: number[]; i: number; desc: boolean }
   | { k: 'tern'; c: Cmp; a: Expr; b: Expr }
   | { k: 'logic'; op: '&&' | '||'; l: Expr; r: Expr }
   | { k: 'call'; h: number; a: Expr; b: Expr; d: number }
@@ -80,6 +88,8 @@ export type Stmt =
   | { k: 'assign'; v: number; op: '=' | '+=' | '-=' | '*='; e: Expr }
   | { k: 'inc'; v: number; op: '++' | '--'; prefix: boolean }
   | { k: 'arr'; es: Expr[] }
+  | { k: 'obj'; p: Expr; q: Expr }
+  | { k: 'brk'; c: Cmp; cont: boolean }
   | { k: 'destr'; arr: number[]; n: number }
   | { k: 'closure'; e: Expr }
   | { k: 'for'; of: boolean; a: number; n: number; acc: '+=' | '*='; init: number; body: Stmt[]; e: Expr }
@@ -173,6 +183,7 @@ export function programArb(opts: ProgramArbOptions = {}): fc.Arbitrary<ProgramAs
           [fc.record({ k: c('abs'), e }), 1],
           [fc.record({ k: c('minmax'), f: fc.constantFrom('max' as const, 'min' as const), args: fc.array(e, { minLength: 2, maxLength: 3 }) }), 1],
           [fc.record({ k: c('spreadmm'), f: fc.constantFrom('max' as const, 'min' as const), arr: arrRefs }), 1],
+          [fc.record({ k: c('sortpick'), arr: arrRefs, i: idx, desc: fc.boolean() }), 1],
           [fc.record({ k: c('hypot'), args: fc.array(e, { minLength: 1, maxLength: 2 }), one: fc.constant(false) }), 1],
           [fc.record({ k: c('tern'), c: cmp, a: e, b: e }), 1],
           [fc.record({ k: c('logic'), op: fc.constantFrom('&&' as const, '||' as const), l: e, r: e }), 1],
@@ -200,6 +211,7 @@ export function programArb(opts: ProgramArbOptions = {}): fc.Arbitrary<ProgramAs
       [fc.record({ k: c('assign'), v: idx, op: fc.constantFrom('=' as const, '+=' as const, '-=' as const, '*=' as const), e: expr }), 3],
       [fc.record({ k: c('inc'), v: idx, op: fc.constantFrom('++' as const, '--' as const), prefix: fc.boolean() }), 1],
       [fc.record({ k: c('arr'), es: fc.array(expr, { minLength: 1, maxLength: 3 }) }), 1],
+      [fc.record({ k: c('obj'), p: expr, q: expr }), 1],
       [fc.record({ k: c('destr'), arr: arrRefs, n: fc.integer({ min: 1, max: 2 }) }), 1],
       [fc.record({ k: c('closure'), e: expr }), 1],
     ];
@@ -222,6 +234,7 @@ export function programArb(opts: ProgramArbOptions = {}): fc.Arbitrary<ProgramAs
     if (allowKinks) {
       compound.push([fc.record({ k: c('if'), c: cmp, then: block, else: block }), 2]);
       compound.push([fc.record({ k: c('retif'), c: cmp, e: expr }), 1]);
+      compound.push([fc.record({ k: c('brk'), c: cmp, cont: fc.boolean() }), 1]);
     }
     return {
       stmt: fc.oneof(
@@ -285,8 +298,10 @@ interface Ctx {
   /** Functions callable here. */
   helpers: HelperSig[];
   fresh: (prefix: string) => string;
-  flags: { nonSmooth: boolean };
+  flags: { nonSmooth: boolean; nestedGrad: boolean };
   indent: string;
+  /** Inside a loop body (break / continue allowed). */
+  inLoop: boolean;
 }
 
 function suffix(mode: Mode): string {
@@ -342,6 +357,12 @@ function callArgs(h: HelperSig, a: string, b: () => string, d: number): string {
 }
 
 export function renderExpr(e: Expr, c: Ctx): string {
+  const s = renderNode(e, c);
+  // The probe notes the largest intermediate value, and every one that is not finite (overflow, 0 * Infinity).
+  return c.mode === 'probe' && e.k !== 'var' && e.k !== 'const' ? `__n(${s})` : s;
+}
+
+function renderNode(e: Expr, c: Ctx): string {
   const r = (x: Expr) => renderExpr(x, c);
   switch (e.k) {
     case 'var':
@@ -390,6 +411,15 @@ export function renderExpr(e: Expr, c: Ctx): string {
     case 'spreadmm':
       c.flags.nonSmooth = true;
       return `${c.mode === 'probe' ? `__${e.f}` : `Math.${e.f}`}(...${arraySource(e.arr, c).name})`;
+    case 'sortpick': {
+      c.flags.nonSmooth = true;
+      const src = arraySource(e.arr, c);
+      const k = e.i % src.len;
+      if (c.mode === 'probe') return `__sort(${src.name}, ${e.desc})[${k}]`;
+      const p = c.fresh('p');
+      const q = c.fresh('q');
+      return `${src.name}.slice().sort((${p}, ${q}) => ${e.desc ? `${q} - ${p}` : `${p} - ${q}`})[${k}]`;
+    }
     case 'tern':
       return `(${renderCmp(e.c, c)} ? ${r(e.a)} : ${r(e.b)})`;
     case 'logic': {
@@ -406,6 +436,7 @@ export function renderExpr(e: Expr, c: Ctx): string {
       // A nested derivative: d/du of a helper, taken inside the differentiated code.
       const h = pick(c.helpers, e.h);
       if (!h) return `(${r(e.a)})`;
+      c.flags.nestedGrad = true;
       const opts = [...(h.arity === 2 ? ['argnums: 0'] : []), ...(e.fwd ? ["mode: 'forward'"] : [])];
       return `grad(${h.name}${opts.length ? `, { ${opts.join(', ')} }` : ''})(${callArgs(h, r(e.a), () => r(e.b), e.d)})`;
     }
@@ -485,6 +516,19 @@ function renderStmt(s: Stmt, c: Ctx): string[] {
       }
       return [line];
     }
+    case 'obj': {
+      const name = c.fresh('o');
+      const line = `${ind}const ${name} = { p: ${renderExpr(s.p, c)}, q: ${renderExpr(s.q, c)} };`;
+      for (const key of ['p', 'q']) {
+        c.scope.push(`${name}.${key}`);
+        c.assignable.push(`${name}.${key}`);
+        c.locals.push(`${name}.${key}`);
+      }
+      return [line];
+    }
+    case 'brk':
+      if (!c.inLoop) return [];
+      return [`${ind}if (${renderCmp(s.c, c)}) ${s.cont ? 'continue' : 'break'};`];
     case 'destr': {
       const src = arraySource(s.arr, c);
       const names = Array.from({ length: Math.min(s.n, src.len) }, () => c.fresh('d'));
@@ -516,7 +560,7 @@ function renderStmt(s: Stmt, c: Ctx): string[] {
         scope.push(i);
         if (arr) scope.push(`${arr.name}[${i}]`);
       }
-      const inner: Ctx = { ...deeper, scope, assignable: [...c.assignable, acc], locals: [...c.locals, acc] };
+      const inner: Ctx = { ...deeper, scope, assignable: [...c.assignable, acc], locals: [...c.locals, acc], inLoop: true };
       lines.push(...renderStmts(s.body, inner));
       lines.push(`${ind}  ${acc} ${s.acc} ${renderExpr(s.e, inner)};`);
       lines.push(`${ind}}`);
@@ -527,11 +571,12 @@ function renderStmt(s: Stmt, c: Ctx): string[] {
     }
     case 'while': {
       const j = c.fresh('j');
+      // The counter goes up first, so that `continue` cannot skip it.
       return [
         `${ind}let ${j} = 0;`,
         `${ind}while (${j} < ${s.n}) {`,
-        ...renderStmts(s.body, { ...deeper, scope: [...c.scope, j] }),
         `${ind}  ${j}++;`,
+        ...renderStmts(s.body, { ...deeper, scope: [...c.scope, j], inLoop: true }),
         `${ind}}`,
       ];
     }
@@ -577,10 +622,20 @@ export interface RenderedProgram {
   /** Number of inputs: the length of x, or the number of scalar parameters. */
   n: number;
   nonSmooth: boolean;
+  /** Calls grad inside (a nested derivative). */
+  nestedGrad: boolean;
 }
 
 const PROBE_UTILS = `
 export const __log: number[] = [];
+export const __values = { nonFinite: 0, maxAbs: 0 };
+function __n(v: number): number {
+  // stopGradient: inside a nested grad this runs compiled, on values that carry derivatives.
+  const a = Math.abs(stopGradient(v));
+  if (!(a < Infinity)) __values.nonFinite++;
+  else if (a > __values.maxAbs) __values.maxAbs = a;
+  return v;
+}
 function __sgn(v: number): number {
   return v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : 2;
 }
@@ -607,6 +662,11 @@ function __min(...vs: number[]): number {
   __winners(vs, z);
   return z;
 }
+function __sort(vs: number[], desc: boolean): number[] {
+  const order = vs.map((_, k) => k).sort((i, j) => (desc ? vs[j] - vs[i] : vs[i] - vs[j]));
+  __log.push(...order);
+  return order.map((k) => vs[k]);
+}
 function __b(c: boolean): boolean {
   __log.push(c ? 1 : 0);
   return c;
@@ -624,7 +684,7 @@ export function argnumsOf(p: { vec: boolean; n: number }): number | number[] {
 }
 
 export function renderModule(ast: ProgramAst): RenderedProgram {
-  const flags = { nonSmooth: false };
+  const flags = { nonSmooth: false, nestedGrad: false };
   const { vec, n } = ast.params;
   const names = vec ? ['x'] : ['a', 'b', 'c'].slice(0, n);
   const paramList = vec ? 'x: number[]' : names.map((p) => `${p}: number`).join(', ');
@@ -646,6 +706,7 @@ export function renderModule(ast: ProgramAst): RenderedProgram {
         fresh: makeFresh(),
         flags,
         indent: '  ',
+        inLoop: false,
       };
       const lines: string[] = [];
       if (h.rec) {
@@ -673,6 +734,7 @@ export function renderModule(ast: ProgramAst): RenderedProgram {
       fresh: makeFresh(),
       flags,
       indent: '  ',
+      inLoop: false,
     };
     const lines = renderBody(ast.body, ast.ret, ast.live, c);
     return `{\n${lines.join('\n')}\n}`;
@@ -681,7 +743,7 @@ export function renderModule(ast: ProgramAst): RenderedProgram {
   const arrowOf = (mode: Mode) => `(${paramList}): number => ${fnBody(mode)}`;
   const declOf = (name: string, mode: Mode) => `function ${name}(${paramList}): number ${fnBody(mode)}`;
 
-  const out: string[] = [`import { grad, valueAndGrad } from 'dualtape';`, ''];
+  const out: string[] = [`import { grad, stopGradient, valueAndGrad } from 'dualtape';`, ''];
   const shown: string[] = [];
   const adHelpers = helpersFor('ad');
   shown.push(...adHelpers);
@@ -720,7 +782,7 @@ export function renderModule(ast: ProgramAst): RenderedProgram {
     `export ${declOf('f_probe', 'probe')}`,
     '',
   );
-  return { source: out.join('\n'), shown: shown.join('\n'), vec, n, nonSmooth: flags.nonSmooth };
+  return { source: out.join('\n'), shown: shown.join('\n'), vec, n, nonSmooth: flags.nonSmooth, nestedGrad: flags.nestedGrad };
 }
 
 /** The arguments of f at a point (its first n coordinates). */
