@@ -181,10 +181,11 @@ export abstract class Active {
 
 /**
  * A tangent: one number, or (chunked forward mode, several directions per
- * pass) a Float64Array with one entry per direction. Chunks are only used
+ * pass) a plain array of numbers, one entry per direction (cheaper to
+ * allocate than a typed array, and packed as doubles by V8). Chunks are only used
  * when no other derivative is being taken, so their entries are numbers.
  */
-export type Tangent = Num | Float64Array;
+export type Tangent = Num | number[];
 
 export class Dual extends Active {
   constructor(

@@ -188,7 +188,7 @@ function runForward(fc: Function, self: unknown, args: unknown[], which: number[
       return v;
     });
   }
-  // Several directions per pass (a Float64Array tangent) when nothing else is being
+  // Several directions per pass (an array tangent) when nothing else is being
   // differentiated: then every partial is a plain number. Otherwise one direction per pass.
   const width = plain && tracesOpen() === 0 && total > 1 ? Math.min(FORWARD_CHUNK, total) : 1;
   const tangents: Num[] = new Array<Num>(total).fill(0);
@@ -203,7 +203,7 @@ function runForward(fc: Function, self: unknown, args: unknown[], which: number[
           const c = n++ - j;
           if (c < 0 || c >= width) return v;
           if (width === 1) return new Dual(v, 1, trace);
-          const seed = new Float64Array(width);
+          const seed = new Array<number>(width).fill(0);
           seed[c] = 1;
           return new Dual(v, seed, trace);
         });
@@ -213,7 +213,7 @@ function runForward(fc: Function, self: unknown, args: unknown[], which: number[
       if (val === undefined) val = mine ? out.v : out;
       if (mine) {
         const t = out.t;
-        if (t instanceof Float64Array) for (let c = 0; c < width && j + c < total; c++) tangents[j + c] = t[c]!;
+        if (Array.isArray(t)) for (let c = 0; c < width && j + c < total; c++) tangents[j + c] = t[c]!;
         else if (j < total) tangents[j] = t;
       }
     } finally {

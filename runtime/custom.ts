@@ -70,11 +70,11 @@ export function customDerivative<A extends unknown[], R extends number | readonl
     const outLeaves = leavesOf(y);
     if (!(top instanceof ReverseTrace)) {
       // Forward: one rule call per direction gives the output tangent (chunked
-      // forward mode carries several directions, as Float64Array tangents).
+      // forward mode carries several directions, as array tangents).
       let width = 0;
       for (const a of args) {
         mapLeaves(a, (x) => {
-          if (x instanceof Dual && x.tr === top && x.t instanceof Float64Array) width = x.t.length;
+          if (x instanceof Dual && x.tr === top && Array.isArray(x.t)) width = x.t.length;
           return x;
         });
       }
@@ -82,7 +82,7 @@ export function customDerivative<A extends unknown[], R extends number | readonl
         args.map((a) =>
           mapLeaves(a, (x) => {
             if (!(x instanceof Dual) || x.tr !== top) return 0;
-            return x.t instanceof Float64Array ? x.t[c]! : x.t;
+            return Array.isArray(x.t) ? x.t[c]! : x.t;
           }),
         );
       const tangentOut = (tangents: unknown[]): Num[] => {
@@ -110,7 +110,7 @@ export function customDerivative<A extends unknown[], R extends number | readonl
       }
       const perDirection = Array.from({ length: width }, (_, c) => tangentOut(direction(c)) as number[]);
       return shapeLike(y, () => {
-        const t = Float64Array.from(perDirection, (tOut) => tOut[k]!);
+        const t = perDirection.map((tOut) => tOut[k]!);
         const v = outLeaves[k++]!;
         return t.every((e) => e === 0) ? v : new Dual(v, t, top as never);
       });

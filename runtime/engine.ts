@@ -133,25 +133,26 @@ export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readon
 
 // ---------------------------------------------------------------------------
 // Tangent arithmetic: a tangent is a number (or a nested value), or in
-// chunked forward mode a Float64Array with one entry per direction. Chunks
+// chunked forward mode an array of numbers with one entry per direction. Chunks
 // only exist when no other derivative is being taken, so their partials are
 // plain numbers.
 // ---------------------------------------------------------------------------
 
 /** p × t */
 function scaleT(p: Num, t: Tangent): Tangent {
-  if (!(t instanceof Float64Array)) return mul(p, t);
+  if (!Array.isArray(t)) return mul(p, t);
   const k = p as number;
-  const out = new Float64Array(t.length);
-  for (let c = 0; c < t.length; c++) out[c] = t[c] === 0 ? 0 : k * t[c]!;
+  const out = new Array<number>(t.length);
+  if (Number.isFinite(k)) for (let c = 0; c < t.length; c++) out[c] = k * t[c]!;
+  else for (let c = 0; c < t.length; c++) out[c] = t[c] === 0 ? 0 : k * t[c]!;
   return out;
 }
 
 /** acc + p × t (acc is not zero) */
 function addScaledT(acc: Tangent, p: Num, t: Tangent): Tangent {
-  if (!(t instanceof Float64Array) || !(acc instanceof Float64Array)) return add(acc as Num, mul(p, t as Num));
+  if (!Array.isArray(t) || !Array.isArray(acc)) return add(acc as Num, mul(p, t as Num));
   const k = p as number;
-  const out = new Float64Array(t.length);
+  const out = new Array<number>(t.length);
   for (let c = 0; c < t.length; c++) out[c] = acc[c]! + (t[c] === 0 ? 0 : k * t[c]!);
   return out;
 }

@@ -157,7 +157,7 @@ export function join(T: Join, x: unknown): Join {
   if (x instanceof TapeVar) {
     if (typeof x.v !== 'number' || !x.tr.alive) return 1;
   } else if (x instanceof Dual) {
-    if (typeof x.v !== 'number' || (typeof x.t !== 'number' && !(x.t instanceof Float64Array)) || !x.tr.alive) return 1;
+    if (typeof x.v !== 'number' || (typeof x.t !== 'number' && !Array.isArray(x.t)) || !x.tr.alive) return 1;
   } else {
     return 1;
   }
@@ -173,20 +173,39 @@ export function emit1(T: Join, z: number, a: unknown, pa: number): unknown {
   }
   const at = (a as Dual).t;
   if (at === 0) return z; // zero tangent: contributes nothing (0 × ∞ = 0)
-  if (at instanceof Float64Array) return chunk(T, z, [a], [pa]);
+  if (Array.isArray(at)) return chunk1(T, z, at, pa);
   const t = pa * (at as number);
   return t === 0 ? z : new Dual(z, t, T as never);
 }
 
+/**
+ * Chunked forward mode, one and two leaves: the tangent vector p·t (+ q·u).
+ * A finite partial times a zero entry is 0 by itself; only an infinite or NaN
+ * partial needs the zero check of the 0 × ∞ = 0 convention.
+ */
+function chunk1(T: Join, z: number, t: number[], p: number): unknown {
+  const out = new Array<number>(t.length);
+  if (Number.isFinite(p)) for (let c = 0; c < t.length; c++) out[c] = p * t[c]!;
+  else for (let c = 0; c < t.length; c++) out[c] = t[c] === 0 ? 0 : p * t[c]!;
+  return new Dual(z, out, T as never);
+}
+
+function chunk2(T: Join, z: number, t: number[], p: number, u: number[], q: number): unknown {
+  const out = new Array<number>(t.length);
+  if (Number.isFinite(p) && Number.isFinite(q)) for (let c = 0; c < t.length; c++) out[c] = p * t[c]! + q * u[c]!;
+  else for (let c = 0; c < t.length; c++) out[c] = (t[c] === 0 ? 0 : p * t[c]!) + (u[c] === 0 ? 0 : q * u[c]!);
+  return new Dual(z, out, T as never);
+}
+
 /** Chunked forward mode: the tangent vector Σ p_k t_k, one entry per direction. */
 function chunk(T: Join, z: number, ls: unknown[], ps: number[]): unknown {
-  let out: Float64Array | undefined;
+  let out: number[] | undefined;
   for (let k = 0; k < ls.length; k++) {
     const l = ls[k];
     const p = ps[k]!;
     if (typeof l === 'number' || p === 0) continue;
-    const t = (l as Dual).t as Float64Array;
-    out ??= new Float64Array(t.length);
+    const t = (l as Dual).t as number[];
+    out ??= new Array<number>(t.length).fill(0);
     for (let c = 0; c < t.length; c++) if (t[c] !== 0) out[c]! += p * t[c]!;
   }
   return out === undefined ? z : new Dual(z, out, T as never);
@@ -203,7 +222,7 @@ export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
   }
   const at = (a as Dual).t as number;
   const bt = (b as Dual).t as number;
-  if (typeof at !== 'number' || typeof bt !== 'number') return chunk(T, z, [a, b], [pa, pb]);
+  if (Array.isArray(at) && Array.isArray(bt)) return chunk2(T, z, at, pa, bt, pb);
   const t = (at === 0 ? 0 : pa * at) + (bt === 0 ? 0 : pb * bt);
   return t === 0 ? z : new Dual(z, t, T as never);
 }
@@ -248,7 +267,7 @@ export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown 
     }
     return edges === 0 ? z : new TapeVar(z, T.close(), T);
   }
-  if (ls.some((l) => l instanceof Dual && l.t instanceof Float64Array)) return chunk(T, z, ls, ps);
+  if (ls.some((l) => l instanceof Dual && Array.isArray(l.t))) return chunk(T, z, ls, ps);
   let t = 0;
   for (let k = 0; k < ls.length; k++) {
     const l = ls[k];
