@@ -109,6 +109,16 @@ export class ReverseTrace extends Trace {
     this.edgeCount = e + 1;
   }
 
+  /** Makes room for `n` more edges (for callers that write `parents`/`partials` directly). */
+  reserve(n: number): void {
+    const need = this.edgeCount + n;
+    if (need <= this.parents.length) return;
+    let size = Math.max(1024, this.parents.length * 2);
+    while (size < need) size *= 2;
+    this.parents = grow(this.parents, new Int32Array(size));
+    this.partials = grow(this.partials, new Float64Array(size));
+  }
+
   /** Closes the node whose edges were just added; returns its index. */
   close(): number {
     const k = this.size;

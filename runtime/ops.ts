@@ -168,7 +168,11 @@ export function join(T: Join, x: unknown): Join {
 export function emit1(T: Join, z: number, a: unknown, pa: number): unknown {
   if (T === 0 || typeof a === 'number' || pa === 0) return z;
   if (T instanceof ReverseTrace) {
-    T.edge((a as TapeVar).i, pa);
+    T.reserve(1);
+    const e = T.edgeCount;
+    T.parents[e] = (a as TapeVar).i;
+    T.partials[e] = pa;
+    T.edgeCount = e + 1;
     return new TapeVar(z, T.close(), T);
   }
   const at = (a as Dual).t;
@@ -216,8 +220,15 @@ export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
   if (typeof a === 'number' || pa === 0) return emit1(T, z, b, pb);
   if (typeof b === 'number' || pb === 0) return emit1(T, z, a, pa);
   if (T instanceof ReverseTrace) {
-    T.edge((a as TapeVar).i, pa);
-    T.edge((b as TapeVar).i, pb);
+    T.reserve(2);
+    const e = T.edgeCount;
+    const parents = T.parents;
+    const partials = T.partials;
+    parents[e] = (a as TapeVar).i;
+    partials[e] = pa;
+    parents[e + 1] = (b as TapeVar).i;
+    partials[e + 1] = pb;
+    T.edgeCount = e + 2;
     return new TapeVar(z, T.close(), T);
   }
   const at = (a as Dual).t as number;
@@ -233,9 +244,17 @@ export function emit3(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
   if (typeof a === 'number' || pa === 0) return emit2(T, z, b, pb, c, pc);
   if (typeof b === 'number' || pb === 0) return emit2(T, z, a, pa, c, pc);
   if (T instanceof ReverseTrace) {
-    T.edge((a as TapeVar).i, pa);
-    T.edge((b as TapeVar).i, pb);
-    T.edge((c as TapeVar).i, pc);
+    T.reserve(3);
+    const e = T.edgeCount;
+    const parents = T.parents;
+    const partials = T.partials;
+    parents[e] = (a as TapeVar).i;
+    partials[e] = pa;
+    parents[e + 1] = (b as TapeVar).i;
+    partials[e + 1] = pb;
+    parents[e + 2] = (c as TapeVar).i;
+    partials[e + 2] = pc;
+    T.edgeCount = e + 3;
     return new TapeVar(z, T.close(), T);
   }
   const at = (a as Dual).t as number;
