@@ -1,49 +1,20 @@
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { transformAsync } from '@babel/core';
-import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
-import dualtape from './plugin/index.ts';
+import dualtape from './bundler/vite.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const root = here('./');
-const presetTypescript = createRequire(import.meta.url).resolve('@babel/preset-typescript');
-
-/**
- * Runs the dualtape Babel plugin (from source) over test and example modules
- * that use dualtape, before Vite's own TypeScript transform.
- */
-function dualtapeBabel(): Plugin {
-  const inScope = (file: string) =>
-    file.startsWith(root) &&
-    /\.(?:ts|mts|tsx)$/.test(file) &&
-    /^(?:test|examples)\//.test(file.slice(root.length)) &&
-    !/(?:^|\/)(?:fixtures|node_modules)\//.test(file.slice(root.length));
-
-  return {
-    name: 'dualtape-babel',
-    enforce: 'pre',
-    async transform(code, id) {
-      const file = id.split('?')[0]!;
-      if (!inScope(file) || !/dualtape|use differentiable/.test(code)) return null;
-      const result = await transformAsync(code, {
-        filename: file,
-        sourceFileName: file,
-        babelrc: false,
-        configFile: false,
-        sourceType: 'module',
-        sourceMaps: true,
-        presets: [[presetTypescript, { allowDeclareFields: true, onlyRemoveTypeImports: false }]],
-        plugins: [dualtape],
-      });
-      if (!result?.code) return null;
-      return { code: result.code, map: result.map ?? null };
-    },
-  };
-}
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export default defineConfig({
-  plugins: [dualtapeBabel()],
+  // The dualtape Vite plugin (from source: bundler/vite.ts) compiles the test
+  // and example modules that use dualtape, before Vite's own TypeScript transform.
+  plugins: [
+    dualtape({
+      include: new RegExp(`^${escapeRegExp(root)}(?:test|examples)/.*\\.(?:ts|mts|tsx)$`),
+      exclude: /[\\/]fixtures[\\/]/,
+    }),
+  ],
   resolve: {
     // Tests and examples import the package by name; point it at the sources.
     alias: [

@@ -38,6 +38,22 @@ export class Context {
     readonly fastPath: boolean,
   ) {}
 
+  private tempBase: string | undefined;
+  private tempCount = 0;
+
+  /**
+   * A temporary variable declared in the nearest function (or the program).
+   * Names come from one uid per file plus a counter: asking Babel for a fresh
+   * uid per temporary costs time quadratic in their number.
+   */
+  temp(path: NodePath, hint: string): BabelTypes.Identifier {
+    this.tempBase ??= this.program.scope.generateUid('dt');
+    const id = this.t.identifier(`${this.tempBase}$${hint}${++this.tempCount}`);
+    const scope = path.scope.getFunctionParent() ?? path.scope.getProgramParent();
+    scope.push({ id: this.t.cloneNode(id) });
+    return id;
+  }
+
   /** An identifier for runtime helper `name`, imported once per file. */
   helper = (name: string): BabelTypes.Identifier => {
     let local = this.helpers.get(name);

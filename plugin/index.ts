@@ -92,6 +92,13 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
       ctx.done.add(fn.node);
       fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]));
     }
+    // The directive has done its job; left in, bundlers warn about an unknown module-level directive.
+    program.traverse({
+      Directive(path) {
+        if (path.node.value.value === 'use differentiable') path.remove();
+      },
+    });
+    if (fileDirective) program.node.directives = program.node.directives.filter((d) => d.value.value !== 'use differentiable');
     // Re-crawl so later plugins (TypeScript's import elision) see the references to our imports.
     program.scope.crawl();
   }

@@ -174,12 +174,7 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
   if (root.kind !== 'op' || ops === 0 || !hasActive(root)) return false;
 
   // ---- code generation --------------------------------------------------
-  const temp = (hint: string): BabelTypes.Identifier => {
-    const scope = path.scope.getFunctionParent() ?? path.scope.getProgramParent();
-    const id = scope.generateUidIdentifier(hint);
-    scope.push({ id });
-    return id;
-  };
+  const temp = (hint: string): BabelTypes.Identifier => ctx.temp(path, hint);
   const id = (i: BabelTypes.Identifier) => t.identifier(i.name);
   const pre: Expr[] = [];
   const fast: Expr[] = [];

@@ -70,11 +70,8 @@ function replace(path: NodePath, node: BabelTypes.Node, s: State): void {
 }
 
 /** A temporary variable in the nearest function (or program) scope. */
-function temp(path: NodePath, hint: string): BabelTypes.Identifier {
-  const scope = path.scope.getFunctionParent() ?? path.scope.getProgramParent();
-  const id = scope.generateUidIdentifier(hint);
-  scope.push({ id });
-  return id;
+function temp(path: NodePath, hint: string, ctx: Context): BabelTypes.Identifier {
+  return ctx.temp(path, hint);
 }
 
 function isSimple(t: T, node: BabelTypes.Node): boolean {
@@ -85,7 +82,8 @@ function isSimple(t: T, node: BabelTypes.Node): boolean {
  * Splits an assignment target into a read and a write that evaluate its
  * object and key once: `a[i++]` becomes `_o = a, _k = i++` then `_o[_k]`.
  */
-function target(path: NodePath, lval: BabelTypes.LVal | Expr, t: T): { pre: Expr[]; read: () => Expr; write: () => BabelTypes.LVal } {
+function target(path: NodePath, lval: BabelTypes.LVal | Expr, ctx: Context): { pre: Expr[]; read: () => Expr; write: () => BabelTypes.LVal } {
+  const t = ctx.t;
   const left = unwrapType(lval, t);
   if (t.isIdentifier(left)) {
     return { pre: [], read: () => t.identifier(left.name), write: () => t.identifier(left.name) };
@@ -94,13 +92,13 @@ function target(path: NodePath, lval: BabelTypes.LVal | Expr, t: T): { pre: Expr
     const pre: Expr[] = [];
     let obj = left.object as Expr;
     if (!isSimple(t, obj)) {
-      const o = temp(path, 'obj');
+      const o = temp(path, 'obj', ctx);
       pre.push(t.assignmentExpression('=', o, obj));
       obj = o;
     }
     let key = left.property as Expr;
     if (left.computed && !isSimple(t, key)) {
-      const k = temp(path, 'key');
+      const k = temp(path, 'key', ctx);
       pre.push(t.assignmentExpression('=', k, key));
       key = k;
     }
@@ -187,12 +185,12 @@ const visitor: Visitor<State> = {
     const arg = path.get('argument');
     if (!s.act.isActive(arg)) return;
     const fn = s.ctx.helper(path.node.operator === '++' ? 'add' : 'sub');
-    const { pre, read, write } = target(path, arg.node as BabelTypes.LVal, t);
+    const { pre, read, write } = target(path, arg.node as BabelTypes.LVal, s.ctx);
     const unused = path.parentPath.isExpressionStatement() || (path.parentPath.isForStatement() && path.key === 'update');
     if (path.node.prefix || unused) {
       replace(path, sequence(t, pre, t.assignmentExpression('=', write(), t.callExpression(fn, [read(), t.numericLiteral(1)]))), s);
     } else {
-      const old = temp(path, 'old');
+      const old = temp(path, 'old', s.ctx);
       replace(
         path,
         t.sequenceExpression([
@@ -227,7 +225,7 @@ const visitor: Visitor<State> = {
     const op = operator.slice(0, -1);
     const logical = op === '&&' || op === '||';
     if (!(s.act.isActive(left) || (!logical && s.act.isActive(right)))) return;
-    const { pre, read, write } = target(path, left.node as BabelTypes.LVal, t);
+    const { pre, read, write } = target(path, left.node as BabelTypes.LVal, s.ctx);
     const r = right.node;
     let expr: Expr;
     if (logical) {
@@ -258,7 +256,7 @@ const visitor: Visitor<State> = {
     const pre: Expr[] = [];
     let l: Expr = left.node;
     if (!t.isIdentifier(l)) {
-      const tmp = temp(path, 'left');
+      const tmp = temp(path, 'left', s.ctx);
       pre.push(t.assignmentExpression('=', tmp, l));
       l = tmp;
     }

@@ -1,0 +1,6 @@
+/** `dualtape/webpack`: the dualtape plugin for webpack (`plugins: [dualtape()]`). The implementation is bundler/core.ts. */
+import { createWebpackPlugin } from 'unplugin';
+import type { WebpackPluginInstance } from 'webpack';
+import { unpluginFactory, type DualtapeBundlerOptions } from './core.js';
+
+export default createWebpackPlugin(unpluginFactory) as (options?: DualtapeBundlerOptions) => WebpackPluginInstance;
