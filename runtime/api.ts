@@ -148,23 +148,17 @@ function runReverse(fc: Function, self: unknown, args: unknown[], which: number[
   const tape = new ReverseTrace();
   tapeStats.begin();
   try {
-    const inputs: TapeVar[] = [];
+    // The inputs are the first nodes of the tape, in leaf order: node k is leaf k.
     const callArgs = args.slice();
-    for (const k of which) {
-      callArgs[k] = mapLeaves(args[k], (v) => {
-        const input = new TapeVar(v, tape.close(), tape);
-        inputs.push(input);
-        return input;
-      });
-    }
+    for (const k of which) callArgs[k] = asInputs(args[k], tape);
     const out = checkResult(fc.apply(self, callArgs), api);
     const mine = out instanceof TapeVar && out.tr === tape;
     const adjoint: ArrayLike<Num> = mine ? reverseSweep(tape, [[out.i, 1]]) : [];
     let n = 0;
     const grads = which.map((k) =>
       shapeLike(args[k], () => {
-        const i = inputs[n++]!.i;
-        return mine && i < adjoint.length ? adjoint[i]! : 0;
+        const i = n++;
+        return i < adjoint.length ? adjoint[i]! : 0;
       }),
     );
     return [mine ? out.v : out, grads];
@@ -172,6 +166,19 @@ function runReverse(fc: Function, self: unknown, args: unknown[], which: number[
     tapeStats.end(tape);
     tape.release();
   }
+}
+
+/** `x` with every numeric leaf replaced by a new input node of `tape` (flat arrays without a callback per leaf). */
+function asInputs(x: unknown, tape: ReverseTrace): unknown {
+  if (Array.isArray(x)) {
+    const out = new Array<unknown>(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      out[i] = typeof e === 'number' || e instanceof Active ? new TapeVar(e, tape.close(), tape) : asInputs(e, tape);
+    }
+    return out;
+  }
+  return mapLeaves(x, (v) => new TapeVar(v, tape.close(), tape));
 }
 
 /** Directions carried per forward pass when chunking is possible (see runForward). */

@@ -263,10 +263,19 @@ export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [
         adjoint[i]! += c as number;
       },
     };
+    if (specials === undefined) {
+      for (let node = top; node >= 0; node--) {
+        const a = adjoint[node]!;
+        if (a === 0) continue; // nothing flows back through this node
+        const end = ends[node]!;
+        for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) adjoint[parents[e]!]! += partials[e]! * a;
+      }
+      return adjoint;
+    }
     for (let node = top; node >= 0; node--) {
-      if (specials !== undefined) specials.get(node)?.(view!);
+      specials.get(node)?.(view!);
       const a = adjoint[node]!;
-      if (a === 0) continue; // nothing flows back through this node
+      if (a === 0) continue;
       const end = ends[node]!;
       for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) adjoint[parents[e]!]! += partials[e]! * a;
     }
