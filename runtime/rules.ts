@@ -36,6 +36,11 @@ export interface BinaryRule {
   readonly dy: ($: Kernel, x: Num, y: Num, z: Num) => Num;
 }
 
+/** |u| is infinite while v is finite. */
+function infiniteAgainstFinite(u: number, v: number): boolean {
+  return (u === Infinity || u === -Infinity) && Number.isFinite(v);
+}
+
 const LN2 = Math.LN2;
 const LN10 = Math.LN10;
 
@@ -85,23 +90,29 @@ export const binaryRules = {
   div:   { name: 'div', f: (x, y) => x / y, dx: ($, _x, y) => $.div(1, y), dy: ($, _x, y, z) => $.neg($.div(z, y)) },
   // x % y = x - trunc(x / y) * y, where trunc(x / y) is piecewise constant.
   mod:   { name: 'mod', f: (x, y) => x % y, dx: () => 1,           dy: ($, x, y) => $.neg($.trunc($.div(x, y))) },
-  // atan2(y, x): the first argument is y, as in Math.atan2.
-  atan2: { name: 'atan2', f: Math.atan2,
-           dx: ($, a, b) => $.div(b, $.add($.mul(a, a), $.mul(b, b))),
-           dy: ($, a, b) => $.neg($.div(a, $.add($.mul(a, a), $.mul(b, b)))) },
-
   // -------------------------------------------------------------------------
-  // Special case: pow. d/dx x^y = y x^(y-1) is written with y = 0 giving 0
-  // (so x^0 is flat even at x = 0, where 0 * 0^-1 would be NaN). d/dy x^y =
-  // x^y log x is taken as 0 at x = 0 (its limit as x -> 0+ for y > 0) rather
-  // than 0 * -Infinity = NaN. For x < 0 it is NaN: x^y has no real
-  // derivative in y there. Only evaluated when the exponent carries a
-  // derivative, so `x ** 3` at x < 0 is fine.
+  // Special case: pow. d/dx x^y = y x^(y-1), taken as 0 when x = y = 0
+  // (0 * 0^-1 would be NaN). The guard looks at both values, so that at
+  // y = 0 alone the formula stays and its own derivative in y (x^-1) is
+  // right for nested derivatives. d/dy x^y = x^y log x is taken as 0 at x = 0
+  // (its limit as x -> 0+ for y > 0) and when x^y is 0 (an infinite base with
+  // a negative exponent), rather than 0 * ±Infinity = NaN. For x < 0 it is
+  // NaN: x^y has no real derivative in y there. Only evaluated when the
+  // exponent carries a derivative, so `x ** 3` at x < 0 is fine.
   // -------------------------------------------------------------------------
   pow:   { name: 'pow', f: Math.pow,
-           dx: ($, x, y) => ($.value(y) === 0 ? 0 : $.mul(y, $.pow(x, $.sub(y, 1)))),
-           // z = 0 (e.g. an infinite base with a negative exponent): 0 × log x is taken as 0.
+           dx: ($, x, y) => ($.value(y) === 0 && $.value(x) === 0 ? 0 : $.mul(y, $.pow(x, $.sub(y, 1)))),
            dy: ($, x, _y, z) => ($.value(x) === 0 || $.value(z) === 0 ? 0 : $.mul(z, $.log(x))) },
+
+  // -------------------------------------------------------------------------
+  // Special case: atan2(a, b) (a is the first argument, y in Math.atan2) when
+  // a² + b² overflows. Its partials, b / (a² + b²)
+  // and -a / (a² + b²), tend to 0 when one argument is infinite and the other
+  // finite; computed directly they would be ∞ / ∞ = NaN.
+  // -------------------------------------------------------------------------
+  atan2: { name: 'atan2', f: Math.atan2,
+           dx: ($, a, b) => (infiniteAgainstFinite($.value(b), $.value(a)) ? 0 : $.div(b, $.add($.mul(a, a), $.mul(b, b)))),
+           dy: ($, a, b) => (infiniteAgainstFinite($.value(a), $.value(b)) ? 0 : $.neg($.div(a, $.add($.mul(a, a), $.mul(b, b))))) },
 } satisfies Record<string, BinaryRule>;
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+/**
+ * Wrong gradients found by the property tests (test/property.test.ts), each
+ * reduced to its cause and checked against a hand-derived value.
+ */
+import { describe, expect, it } from 'vitest';
+import { grad } from 'dualtape';
+
+const MODES = ['reverse', 'forward'] as const;
+
+describe('regressions', () => {
+  // Found with PROPERTY_SEED=8: pow's partial in the base was the constant 0 whenever the
+  // exponent was 0, so its derivative in the exponent (1/x there) was lost one level up.
+  it('second derivative of x ** y at y = 0 keeps d/dy (d/dx x^y) = x^(y-1) (1 + y ln x)', () => {
+    const dfdx = (x: number, y: number) => grad((b: number) => b ** y)(x);
+    for (const mode of MODES) {
+      // d/dy [y x^(y-1)] at y = 0 is x^-1.
+      const d2 = grad((y: number) => dfdx(2.5, y), { mode })(0);
+      expect(d2).toBeCloseTo(1 / 2.5, 14);
+    }
+  });
+
+  it('the same through a function of u in both base and exponent at u = 0', () => {
+    // p(u) = (1.5 + tanh u)^u; p'(u) = p (ln(1.5 + tanh u) + u sech²u / (1.5 + tanh u)); p''(0) = 2/1.5 + ln(1.5)²... checked by FD.
+    const p = (u: number) => (1.5 + Math.tanh(u)) ** u;
+    const dp = (u: number) => grad(p)(u);
+    const h = 1e-5;
+    const pPrime = (u: number) => {
+      const b = 1.5 + Math.tanh(u);
+      return b ** u * (Math.log(b) + (u * (1 - Math.tanh(u) ** 2)) / b);
+    };
+    const fd = (pPrime(h) - pPrime(-h)) / (2 * h);
+    for (const mode of MODES) expect(grad(dp, { mode })(0)).toBeCloseTo(fd, 8);
+  });
+
+  // Found with PROPERTY_SEED=4: atan2(t, cosh t) with cosh t overflowing to Infinity gave the
+  // partial ∞/∞ = NaN in its first argument, where the true value is 0.
+  it('atan2 with one infinite argument has partial 0 in the other', () => {
+    for (const mode of MODES) {
+      expect(grad((t: number) => Math.atan2(t, Math.cosh(t)), { mode })(903)).toBe(0);
+      expect(grad((t: number) => Math.atan2(Math.cosh(t), t), { mode })(903)).toBe(0);
+      const [da, db] = grad((a: number, b: number) => Math.atan2(a, b), { mode })(2, Infinity) as number[];
+      expect(da).toBe(0);
+      expect(Math.abs(db!)).toBe(0);
+    }
+  });
+});
