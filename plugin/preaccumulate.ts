@@ -74,17 +74,17 @@ function unwrap(path: NodePath): NodePath {
   return path;
 }
 
-/** A key for leaves without side effects (names, member chains of names and literals). */
+/**
+ * A key for leaves without side effects: names, and indexed reads `a[i]`,
+ * `a[i + 1]` of names (array elements). A named property read `o.f` may be a
+ * getter with side effects, so it gets no key and is never shared.
+ */
 function pureKey(node: BabelTypes.Node, t: T): string | undefined {
   if (t.isIdentifier(node)) return node.name;
-  if (t.isThisExpression(node)) return 'this';
   if (t.isNumericLiteral(node)) return String(node.value);
-  if (t.isStringLiteral(node)) return JSON.stringify(node.value);
-  if (t.isMemberExpression(node)) {
-    const o = pureKey(node.object, t);
-    const p = node.computed ? pureKey(node.property, t) : t.isIdentifier(node.property) ? node.property.name : undefined;
-    if (o === undefined || p === undefined) return undefined;
-    return node.computed ? `${o}[${p}]` : `${o}.${p}`;
+  if (t.isMemberExpression(node) && node.computed && t.isIdentifier(node.object)) {
+    const p = pureKey(node.property, t);
+    return p === undefined ? undefined : `${node.object.name}[${p}]`;
   }
   if (t.isBinaryExpression(node) && !t.isPrivateName(node.left)) {
     const l = pureKey(node.left, t);
@@ -101,7 +101,9 @@ function pureKey(node: BabelTypes.Node, t: T): string | undefined {
 export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity): boolean {
   const t = ctx.t;
   // Temporaries live in the function body, which parameter defaults cannot see.
-  if (!ctx.fastPath || inParameters(path)) return false;
+  if (!ctx.fastPath || inParameters(path) || inClassInitializer(path)) return false;
+  // The fast path calls Math.* for partials: not when a local `Math` would answer instead.
+  if (path.scope.getBinding('Math')) return false;
   const K = symbolicKernel(t);
   const leaves: Leaf[] = [];
   let ops = 0;
@@ -328,6 +330,19 @@ function markGenerated(node: BabelTypes.Node, stop: Set<BabelTypes.Node>, done: 
       markGenerated(v as BabelTypes.Node, stop, done, seen);
     }
   }
+}
+
+/**
+ * Inside a class field initializer or static block? Those run per construction
+ * but would share the enclosing function's temporaries (and re-enter them).
+ */
+function inClassInitializer(path: NodePath): boolean {
+  let p: NodePath | null = path;
+  while (p && !p.isFunction()) {
+    if (p.isClassProperty() || p.isClassPrivateProperty() || p.isStaticBlock() || p.isClassAccessorProperty()) return true;
+    p = p.parentPath;
+  }
+  return false;
 }
 
 /** Is this expression inside a parameter list (a default value)? */

@@ -53,6 +53,19 @@ export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): vo
  * it is being rewritten.
  */
 function blockBodies(fn: NodePath, t: T): void {
+  // A default value that needs temporaries cannot see the body's: give it a scope of its own,
+  // `b = (() => { return <default>; })()` (the arrow sees the earlier parameters, `this` and `arguments`).
+  const wrapDefaults = (f: NodePath) => {
+    if (!f.isFunction()) return;
+    for (const param of f.get('params')) {
+      if (!param.isAssignmentPattern()) continue;
+      const right = param.get('right');
+      if (right.isIdentifier() || right.isLiteral() || right.isFunction()) continue;
+      right.replaceWith(t.callExpression(t.arrowFunctionExpression([], right.node), []));
+    }
+  };
+  fn.traverse({ Function: wrapDefaults });
+  wrapDefaults(fn);
   const convert = (p: NodePath) => {
     if (p.isArrowFunctionExpression() && !p.get('body').isBlockStatement()) {
       const body = p.node.body as Expr;
@@ -62,6 +75,20 @@ function blockBodies(fn: NodePath, t: T): void {
   fn.traverse({ ArrowFunctionExpression: convert });
   convert(fn);
   fn.scope.crawl();
+}
+
+/**
+ * For tests and equality, which JS evaluates on objects without complaint:
+ * the activity analysis takes `.length` to be a plain number (an array's),
+ * but `{ length: x * 2 }` may hold a derivative-carrying value, and `if`,
+ * `!`, `===` on it would look at the object. Arithmetic and `<` on such a
+ * value fail loudly instead, so only these places need the extra care.
+ */
+function testActive(path: NodePath, s: State): boolean {
+  if (s.act.isActive(path)) return true;
+  let p = path;
+  while (p.isParenthesizedExpression() || p.isTSAsExpression() || p.isTSNonNullExpression()) p = p.get('expression') as NodePath;
+  return p.isMemberExpression() && !p.node.computed && s.ctx.t.isIdentifier(p.node.property, { name: 'length' });
 }
 
 function replace(path: NodePath, node: BabelTypes.Node, s: State): void {
@@ -75,7 +102,8 @@ function temp(path: NodePath, hint: string, ctx: Context): BabelTypes.Identifier
 }
 
 function isSimple(t: T, node: BabelTypes.Node): boolean {
-  return t.isIdentifier(node) || t.isThisExpression(node) || t.isLiteral(node);
+  // `super` cannot be stored in a temporary, and needs none.
+  return t.isIdentifier(node) || t.isThisExpression(node) || t.isSuper(node) || t.isLiteral(node);
 }
 
 /**
@@ -139,8 +167,9 @@ const visitor: Visitor<State> = {
     const left = path.get('left');
     if (left.isPrivateName()) return;
     const right = path.get('right');
-    const la = s.act.isActive(left);
-    const ra = s.act.isActive(right);
+    const equality = op === '===' || op === '!==' || op === '==' || op === '!=';
+    const la = equality ? testActive(left, s) : s.act.isActive(left);
+    const ra = equality ? testActive(right, s) : s.act.isActive(right);
     if (!la && !ra) return;
     const l = left.node as Expr;
     const r = right.node;
@@ -159,7 +188,7 @@ const visitor: Visitor<State> = {
     if (s.ctx.done.has(path.node)) return;
     const { t } = s.ctx;
     const arg = path.get('argument');
-    if (!s.act.isActive(arg)) return;
+    if (!(path.node.operator === '!' ? testActive(arg, s) : s.act.isActive(arg))) return;
     const a = arg.node;
     switch (path.node.operator) {
       case '-':
@@ -252,7 +281,7 @@ const visitor: Visitor<State> = {
     const op = path.node.operator;
     if (op === '??') return; // values carrying derivatives are never nullish: native ?? is right
     const left = path.get('left');
-    if (!s.act.isActive(left)) return;
+    if (!testActive(left, s)) return;
     const pre: Expr[] = [];
     let l: Expr = left.node;
     if (!t.isIdentifier(l)) {
@@ -271,7 +300,7 @@ const visitor: Visitor<State> = {
     const node = path.node as { test?: Expr | null };
     if (!node.test || s.ctx.done.has(path.node)) return;
     const test = path.get('test') as NodePath<Expr>;
-    if (!s.act.isActive(test)) return;
+    if (!testActive(test, s)) return;
     test.replaceWith(s.ctx.t.callExpression(s.ctx.helper('truthy'), [test.node]));
   },
 
@@ -279,13 +308,13 @@ const visitor: Visitor<State> = {
     const { t } = s.ctx;
     const disc = path.get('discriminant');
     const cases = path.get('cases');
-    const anyActive = s.act.isActive(disc) || cases.some((c) => c.node.test && s.act.isActive(c.get('test') as NodePath));
+    const anyActive = testActive(disc, s) || cases.some((c) => c.node.test && testActive(c.get('test') as NodePath, s));
     if (!anyActive) return;
     const v = (p: NodePath<Expr>) => p.replaceWith(t.callExpression(s.ctx.helper('value'), [p.node]));
-    if (s.act.isActive(disc)) v(disc);
+    if (testActive(disc, s)) v(disc);
     for (const c of cases) {
       const test = c.get('test');
-      if (c.node.test && s.act.isActive(test as NodePath)) v(test as NodePath<Expr>);
+      if (c.node.test && testActive(test as NodePath, s)) v(test as NodePath<Expr>);
     }
   },
 

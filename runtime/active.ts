@@ -180,8 +180,9 @@ export abstract class Active {
     return value(this).toExponential(digits);
   }
 
-  toJSON(): number {
-    return value(this);
+  /** JSON would round-trip the value without its derivative (JSON.parse(JSON.stringify(x))): refused. */
+  toJSON(): never {
+    throw conversionError(this);
   }
 
   [inspectSymbol](): string {
