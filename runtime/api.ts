@@ -5,7 +5,7 @@
 import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, tracesOpen, value } from './active.js';
 import type { Num } from './core-types.js';
 import { reverseSweep } from './engine.js';
-import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, shapeLike } from './args.js';
+import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, setOwn, shapeLike } from './args.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
 
@@ -98,7 +98,23 @@ export function valueAndGrad(f: Fn<unknown[]>, opts: GradOptions = {}): (...args
 
 /** The value of `x` as a constant: no derivative flows through it, at any level. */
 export function stopGradient<T>(x: T): T {
-  return (x instanceof Active ? value(x) : x) as T;
+  if (x instanceof Active) return value(x) as T;
+  // Arrays and plain objects of values: every leaf (typed arrays hold plain numbers already).
+  if (Array.isArray(x) || (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype)) {
+    return mapLeavesOrKeep(x) as T;
+  }
+  return x;
+}
+
+function mapLeavesOrKeep(x: unknown): unknown {
+  if (x instanceof Active) return value(x);
+  if (Array.isArray(x)) return x.map(mapLeavesOrKeep);
+  if (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(x)) setOwn(out, key, mapLeavesOrKeep((x as Record<string, unknown>)[key]));
+    return out;
+  }
+  return x;
 }
 
 // ---------------------------------------------------------------------------

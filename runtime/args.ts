@@ -96,6 +96,25 @@ class FloatArrayArgument extends Array<unknown> {
   set(source: ArrayLike<unknown>, offset = 0): void {
     for (let i = 0; i < source.length; i++) this[offset + i] = source[i];
   }
+  /** A typed array sorts numerically by default (an Array would sort as strings). */
+  override sort(compare?: (a: unknown, b: unknown) => number): this {
+    return super.sort(compare ?? ((a, b) => numberOf(a) - numberOf(b)));
+  }
+  toSorted(compare?: (a: unknown, b: unknown) => number): unknown[] {
+    return this.slice().sort(compare);
+  }
+}
+
+function numberOf(x: unknown): number {
+  let v = x;
+  while (v instanceof Active) v = v.v;
+  return v as number;
+}
+
+/** `out[key] = v`, also for an own "__proto__" key (which plain assignment would turn into a prototype). */
+export function setOwn(out: Record<string, unknown>, key: string, v: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[key] = v;
 }
 
 export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
@@ -114,7 +133,7 @@ export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
     return out;
   }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(x as object)) out[key] = mapLeaves((x as Record<string, unknown>)[key], leaf);
+  for (const key of Object.keys(x as object)) setOwn(out, key, mapLeaves((x as Record<string, unknown>)[key], leaf));
   return out;
 }
 
@@ -136,12 +155,16 @@ export function shapeLike(x: unknown, next: () => Num): unknown {
     return out;
   }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(x as object)) out[key] = shapeLike((x as Record<string, unknown>)[key], next);
+  for (const key of Object.keys(x as object)) setOwn(out, key, shapeLike((x as Record<string, unknown>)[key], next));
   return out;
 }
 
 export function checkResult(out: unknown, api = 'grad'): Num {
-  if (typeof out === 'number' || out instanceof Active) return out;
+  if (typeof out === 'number') return out;
+  if (out instanceof Active) {
+    if (!out.tr.alive) throw escapedError();
+    return out;
+  }
   throw new TypeError(
     `dualtape: the differentiated function returned ${describe(out)}; ${api} needs a function that returns a single number ` +
       `(for several outputs use jacobian or vjp, or reduce them to a scalar loss).`,
@@ -212,6 +235,25 @@ export function compiledOrThrow(f: unknown, api: string): Function {
     );
   }
   return fc;
+}
+
+/**
+ * The leaves of `x` in the order of `shape`'s leaves: objects are read by
+ * `shape`'s keys, so `{ b: 1, a: 0 }` lines up with `{ a, b }` (leavesOf would
+ * follow x's own key order). `x` must have `shape`'s shape (checkSameShape).
+ */
+export function leavesLike(shape: unknown, x: unknown): Num[] {
+  const out: Num[] = [];
+  const walk = (s: unknown, v: unknown): void => {
+    if (typeof s === 'number' || s instanceof Active) out.push(v as Num);
+    else if (Array.isArray(s) || s instanceof Float64Array || s instanceof Float32Array) {
+      for (let i = 0; i < s.length; i++) walk(s[i], (v as ArrayLike<unknown>)[i]);
+    } else if (s !== null && typeof s === 'object') {
+      for (const key of Object.keys(s)) walk((s as Record<string, unknown>)[key], (v as Record<string, unknown>)[key]);
+    }
+  };
+  walk(shape, x);
+  return out;
 }
 
 /** The numeric leaves of `x` in the order mapLeaves and shapeLike visit them. */

@@ -40,6 +40,9 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
     );
     const y = fc.apply(this, primals);
     checkOutput(y, 'checkpoint');
+    // The step closes over values of this same derivative (not passed as arguments): it cannot be
+    // recomputed from its arguments alone, so record it normally (correct, without the savings).
+    if (leavesOf(y).some((v) => v instanceof TapeVar && v.tr === tape)) return fc.apply(this, args);
     // One edge-less node per output; the last one carries the backward step.
     const outNodes: number[] = [];
     const self = this;

@@ -85,8 +85,13 @@ export function compareModes<A extends unknown[]>(f: (...args: A) => number, arg
   const flat = (g: unknown) => (args.length === 1 ? leavesOf(g) : (g as unknown[]).flatMap((x) => leavesOf(x))) as number[];
   const gf = flat(forward(...args));
   const gr = flat(reverse(...args));
-  const scale = Math.max(1e-300, ...gr.map(Math.abs));
-  const modeDifference = gr.reduce((m, g, i) => Math.max(m, Math.abs(g - gf[i]!) / scale), 0);
+  let scale = 1e-300;
+  for (const g of gr) if (Number.isFinite(g) && Math.abs(g) > scale) scale = Math.abs(g);
+  let modeDifference = 0;
+  for (let i = 0; i < gr.length; i++) {
+    if (Object.is(gr[i], gf[i])) continue; // equal, also for equal infinities and NaN
+    modeDifference = Math.max(modeDifference, Math.abs(gr[i]! - gf[i]!) / scale);
+  }
 
   const cheaper = reverseMs <= forwardMs ? 'reverse' : 'forward';
   const factor = cheaper === 'reverse' ? forwardMs / reverseMs : reverseMs / forwardMs;

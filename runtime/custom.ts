@@ -11,7 +11,7 @@
  */
 import { Active, Dual, ReverseTrace, TapeVar } from './active.js';
 import type { Num } from './core-types.js';
-import { topTraceOf, checkArg, checkOutput, describe, leavesOf, mapLeaves, shapeLike } from './args.js';
+import { checkArg, checkOutput, describe, leavesLike, leavesOf, mapLeaves, shapeLike, topTraceOf } from './args.js';
 import type { OutputOf, TangentsOf } from './transforms.js';
 import { jacobian } from './transforms.js';
 import { add, mul } from './engine.js';
@@ -88,11 +88,11 @@ export function customDerivative<A extends unknown[], R extends number | readonl
       const tangentOut = (tangents: unknown[]): Num[] => {
         let tOut: Num[];
         if (r.jvp) {
-          tOut = leavesOf(r.jvp(primals, tangents, y));
+          tOut = ruleLeaves(y, r.jvp(primals, tangents, y), 'jvp');
         } else {
           const ts = tangents.flatMap((t) => leavesOf(t));
           tOut = outLeaves.map((_, k) => {
-            const row = (r.vjp!(primals, y, oneHot(y, k)) as unknown[]).flatMap((c) => leavesOf(c));
+            const row = (r.vjp!(primals, y, oneHot(y, k)) as unknown[]).flatMap((c, a) => ruleLeaves(primals[a], c, 'vjp'));
             return row.reduce<Num>((s, p, l) => (ts[l] === 0 || p === 0 ? s : add(s, mul(p, ts[l]!))), 0);
           });
         }
@@ -124,7 +124,7 @@ export function customDerivative<A extends unknown[], R extends number | readonl
         if (!Array.isArray(cts) || cts.length !== args.length) {
           throw new TypeError(`dualtape: a vjp rule must return an array with one cotangent per argument (${args.length}), got ${describe(cts)}.`);
         }
-        const row = cts.flatMap((c) => leavesOf(c));
+        const row = cts.flatMap((c, a) => ruleLeaves(primals[a], c, 'vjp'));
         if (row.length !== inputs.length) throw ruleShapeError('vjp', row.length, inputs.length);
         return row;
       }
@@ -133,7 +133,7 @@ export function customDerivative<A extends unknown[], R extends number | readonl
     if (!r.vjp) {
       // Derive the rows from the jvp rule, one input direction at a time.
       nodes.forEach((node, l) => {
-        const tOut = node < 0 ? outLeaves.map(() => 0) : leavesOf(r.jvp!(primals, args.map((a, k) => oneHotIn(args, k, l)) as never, y));
+        const tOut = node < 0 ? outLeaves.map(() => 0) : ruleLeaves(y, r.jvp!(primals, args.map((a, k) => oneHotIn(args, k, l)) as never, y), 'jvp');
         tOut.forEach((t, k) => partialRows[k]!.push(t));
       });
     }
@@ -162,6 +162,14 @@ export function customDerivative<A extends unknown[], R extends number | readonl
     let n = 0;
     return mapLeaves(args[k], () => (offset + n++ === l ? 1 : 0));
   }
+}
+
+/** The leaves of a rule's result, lined up with `shape` (by key); a TypeError if their number differs. */
+function ruleLeaves(shape: unknown, result: unknown, which: 'jvp' | 'vjp'): Num[] {
+  const got = leavesOf(result).length;
+  const want = leavesOf(shape).length;
+  if (got !== want) throw ruleShapeError(which, got, want);
+  return leavesLike(shape, result);
 }
 
 function ruleShapeError(which: string, got: number, want: number): TypeError {

@@ -24,6 +24,20 @@ function owner(x: Active): Trace {
   return tr;
 }
 
+/**
+ * The zero convention for values that carry outer derivatives: a factor whose
+ * value is 0 against one whose value is infinite (or NaN) contributes nothing,
+ * as plain 0 × ∞ does. (A zero-valued factor against a finite one is kept: its
+ * outer derivative can matter.)
+ */
+function zeroTimesInfinite(p: Num, q: Num | Float64Array | number[]): boolean {
+  if (typeof p === 'number' && typeof q === 'number') return false; // plain numbers are handled by the callers
+  if (!(p instanceof Active) && !(q instanceof Active)) return false;
+  const pv = value(p);
+  const qv = value(q as Num);
+  return (pv === 0 && !Number.isFinite(qv)) || (qv === 0 && !Number.isFinite(pv));
+}
+
 /** Operands of arithmetic that are neither numbers nor Actives follow JS's ToNumber. */
 function toNum(x: unknown): Num {
   return x instanceof Active ? x : Number(x);
@@ -52,7 +66,7 @@ export function apply1(rule: UnaryRule, op: (x: Num) => Num, x: Active): Num {
     const t = (x as Dual).t;
     if (t === 0) return z;
     const p = rule.d(kernel, xv, z);
-    if (p === 0) return z;
+    if (p === 0 || zeroTimesInfinite(p, t as Num)) return z;
     return new Dual(z, scaleT(p, t), tr);
   }
   return record1(tr as ReverseTrace, z, (x as TapeVar).i, rule.d(kernel, xv, z));
@@ -77,14 +91,14 @@ export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown
       const ta2 = (an as Dual).t;
       if (ta2 !== 0) {
         const p = rule.dx(kernel, av, bv, z);
-        if (p !== 0) t = scaleT(p, ta2);
+        if (p !== 0 && !zeroTimesInfinite(p, ta2 as Num)) t = scaleT(p, ta2);
       }
     }
     if (bIn) {
       const tb2 = (bn as Dual).t;
       if (tb2 !== 0) {
         const p = rule.dy(kernel, av, bv, z);
-        if (p !== 0) t = t === 0 ? scaleT(p, tb2) : addScaledT(t, p, tb2);
+        if (p !== 0 && !zeroTimesInfinite(p, tb2 as Num)) t = t === 0 ? scaleT(p, tb2) : addScaledT(t, p, tb2);
       }
     }
     return t === 0 ? z : new Dual(z, t, tr);
@@ -114,7 +128,7 @@ export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readon
     let t: Tangent = 0;
     for (let k = 0; k < ns.length; k++) {
       const x = ns[k]!;
-      if (!(x instanceof Dual) || x.tr !== tr || x.t === 0 || ps[k] === 0) continue;
+      if (!(x instanceof Dual) || x.tr !== tr || x.t === 0 || ps[k] === 0 || zeroTimesInfinite(ps[k]!, x.t as Num)) continue;
       t = t === 0 ? scaleT(ps[k]!, x.t) : addScaledT(t, ps[k]!, x.t);
     }
     return t === 0 ? z : new Dual(z, t, tr);
@@ -297,6 +311,7 @@ export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [
     for (let e = node === 0 ? 0 : ends[node - 1]!; e < ends[node]!; e++) {
       const k = parents[e]!;
       const p = nestedPartials?.get(e) ?? partials[e]!;
+      if (zeroTimesInfinite(p, a)) continue;
       adjoint[k] = add(adjoint[k]!, mul(p, a));
     }
   }

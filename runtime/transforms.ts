@@ -6,9 +6,9 @@
  * All of them run on the same traces as grad, so they nest with each other
  * and with grad in any combination of modes.
  */
-import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar } from './active.js';
+import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError } from './active.js';
 import type { Num } from './core-types.js';
-import { checkArg, checkOutput, checkSameShape, compiledOrThrow, describe, leavesOf, mapLeaves, shapeLike } from './args.js';
+import { checkArg, checkOutput, checkSameShape, compiledOrThrow, describe, leavesLike, leavesOf, mapLeaves, shapeLike } from './args.js';
 import type { GradOf, Mode } from './api.js';
 import { gradientFunction } from './api.js';
 import { reverseSweep } from './engine.js';
@@ -47,7 +47,12 @@ function record(tape: ReverseTrace, fc: Function, args: readonly unknown[], api:
 
 /** Splits an output of derivative-carrying values into its value and its tangent at `trace`. */
 function valueOf(out: unknown, trace: ForwardTrace | ReverseTrace): unknown {
-  return mapLeaves(out, (x) => (x instanceof Active && x.tr === trace ? x.v : x));
+  return mapLeaves(out, (x) => {
+    if (!(x instanceof Active)) return x;
+    if (x.tr === trace) return x.v;
+    if (!x.tr.alive) throw escapedError(); // escaped from a finished derivative
+    return x;
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -77,7 +82,7 @@ export function jvp<A extends unknown[], R>(
   const trace = new ForwardTrace();
   try {
     const args = primals.map((p, k) => {
-      const ts = leavesOf(tangents[k]);
+      const ts = leavesLike(p, tangents[k]);
       let n = 0;
       return mapLeaves(p, (v) => {
         const t = ts[n++]!;
@@ -121,7 +126,7 @@ export function vjp<A extends unknown[], R>(
   const value = valueOf(out, tape);
   const pullback = (cotangent: unknown) => {
     checkSameShape(value, cotangent, 'the output', 'the cotangent');
-    const cts = leavesOf(cotangent);
+    const cts = leavesLike(value, cotangent);
     const seeds: [number, Num][] = [];
     outLeaves.forEach((o, k) => {
       if (o instanceof TapeVar && o.tr === tape && cts[k] !== 0) seeds.push([o.i, cts[k]!]);

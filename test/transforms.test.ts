@@ -403,7 +403,8 @@ describe('stopGradient', () => {
   it('is the identity on values, also outside differentiation and on arrays', () => {
     expect(stopGradient(3.5)).toBe(3.5);
     const arr = [1, 2];
-    expect(stopGradient(arr)).toBe(arr);
+    expect(stopGradient(arr)).toEqual(arr); // a copy with every leaf stopped
+    expect(stopGradient(arr)).not.toBe(arr);
     expect(jvp((x: number) => stopGradient(x) + 0 * x, [4], [1])).toEqual([4, 0]);
   });
 });
