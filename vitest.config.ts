@@ -13,6 +13,8 @@ export default defineConfig({
     dualtape({
       include: new RegExp(`^${escapeRegExp(root)}(?:test|examples)/.*\\.(?:ts|mts|tsx)$`),
       exclude: /[\\/]fixtures[\\/]/,
+      // DUALTAPE_FAST_PATH=0 runs the whole suite on the generic path only.
+      fastPath: process.env.DUALTAPE_FAST_PATH !== '0',
     }),
   ],
   resolve: {
