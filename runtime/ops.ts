@@ -267,10 +267,22 @@ export function emit3(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
 
 /** `join` of two and three leaves at once. */
 export function join2(T: Join, a: unknown, b: unknown): Join {
-  return typeof a === 'number' && typeof b === 'number' ? T : join(join(T, a), b);
+  if (typeof a === 'number' && typeof b === 'number') return T;
+  // The common case in reverse mode: both are first-level values of one live tape.
+  if (a instanceof TapeVar && b instanceof TapeVar) {
+    const tr = a.tr;
+    if (b.tr === tr && (T === 0 || T === tr) && tr.alive && typeof a.v === 'number' && typeof b.v === 'number') return tr;
+  }
+  return join(join(T, a), b);
 }
 export function join3(T: Join, a: unknown, b: unknown, c: unknown): Join {
-  return typeof a === 'number' && typeof b === 'number' && typeof c === 'number' ? T : join(join(join(T, a), b), c);
+  if (typeof a === 'number' && typeof b === 'number' && typeof c === 'number') return T;
+  if (a instanceof TapeVar && b instanceof TapeVar && c instanceof TapeVar) {
+    const tr = a.tr;
+    if (b.tr === tr && c.tr === tr && (T === 0 || T === tr) && tr.alive &&
+        typeof a.v === 'number' && typeof b.v === 'number' && typeof c.v === 'number') return tr;
+  }
+  return join(join(join(T, a), b), c);
 }
 
 /** Any number of leaves: `ls[k]` with partial `ps[k]`. */
