@@ -43,4 +43,17 @@ describe('regressions', () => {
       expect(Math.abs(db!)).toBe(0);
     }
   });
+
+  // From a user review: an odd function written through Math.abs (the usual erf approximation)
+  // gets abs's convention (derivative 0) at exactly 0; the README's pattern without the kink is right.
+  it('odd functions: sign(x)·g(|x|) follows the abs convention at 0, x < 0 ? -g(-x) : g(x) does not', () => {
+    const g = (a: number) => Math.tanh(a) + a * a; // g'(0) = 1
+    const withAbs = (x: number) => (x < 0 ? -1 : 1) * g(Math.abs(x));
+    const withoutKink = (x: number) => (x < 0 ? -g(-x) : g(x));
+    for (const mode of MODES) {
+      expect(grad(withAbs, { mode })(0)).toBe(0); // documented convention: abs'(0) = 0
+      expect(grad(withoutKink, { mode })(0)).toBe(1);
+      expect(grad(withAbs, { mode })(0.5)).toBeCloseTo(1 - Math.tanh(0.5) ** 2 + 1, 14);
+    }
+  });
 });
