@@ -250,7 +250,8 @@ function conversionError(x: Active): DualtapeError {
       (where ? ` in ${where}` : '') +
       `, which would silently drop its derivative. This happens when a value that carries a ` +
       `derivative reaches code the dualtape plugin did not compile (a helper in another module, ` +
-      `a library function, Number()/parseFloat()) or is stored into a typed array. ` +
+      `a class or object method without 'use differentiable', a library function, Number()) or is ` +
+      `stored into a typed array. ` +
       `Fix: put the directive 'use differentiable' at the top of that helper's file or function ` +
       `body and make sure the dualtape Babel plugin runs on that file; use a plain array instead ` +
       `of a typed array inside differentiated code; or call stopGradient(x) if you mean to use ` +
