@@ -3,7 +3,7 @@
  * reduced to its cause and checked against a hand-derived value.
  */
 import { describe, expect, it } from 'vitest';
-import { grad } from 'dualtape';
+import { grad, jacobian } from 'dualtape';
 
 const MODES = ['reverse', 'forward'] as const;
 
@@ -54,6 +54,27 @@ describe('regressions', () => {
       expect(grad(withAbs, { mode })(0)).toBe(0); // documented convention: abs'(0) = 0
       expect(grad(withoutKink, { mode })(0)).toBe(1);
       expect(grad(withAbs, { mode })(0.5)).toBeCloseTo(1 - Math.tanh(0.5) ** 2 + 1, 14);
+    }
+  });
+
+  // jacobian's forward mode carries 8 columns per pass: the column order across passes.
+  it('chunked forward jacobian (20 inputs, 3 outputs) equals the reverse one and the formula', () => {
+    const f = (x: number[]) => [
+      x.reduce((s, v, i) => s + (i + 1) * v * v, 0),
+      Math.sin(x[0]! * x[19]!),
+      x[7]! * x[8]! - x[15]! * x[16]!,
+    ];
+    const x = Array.from({ length: 20 }, (_, i) => 0.1 * (i + 1));
+    const jf = jacobian(f, { mode: 'forward' })(x);
+    const jr = jacobian(f, { mode: 'reverse' })(x);
+    const c = Math.cos(x[0]! * x[19]!);
+    const want = [
+      x.map((v, i) => 2 * (i + 1) * v),
+      x.map((_, i) => (i === 0 ? c * x[19]! : i === 19 ? c * x[0]! : 0)),
+      x.map((_, i) => (i === 7 ? x[8]! : i === 8 ? x[7]! : i === 15 ? -x[16]! : i === 16 ? -x[15]! : 0)),
+    ];
+    for (const j of [jf, jr]) {
+      j.forEach((row, r) => row.forEach((v, k) => expect(v).toBeCloseTo(want[r]![k]!, 13)));
     }
   });
 });
