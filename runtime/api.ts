@@ -50,8 +50,14 @@ type GradsAt<A extends readonly unknown[], N extends readonly number[]> = {
 };
 
 export interface GradOptions {
-  /** 'reverse' (default): one recorded pass and one backward sweep. 'forward': one pass per input. */
+  /** 'reverse' (default): one recorded pass and one backward sweep. 'forward': passes carrying input directions. */
   readonly mode?: Mode;
+  /**
+   * Forward mode: input directions carried per pass (default 32, chosen by
+   * measurement: see `bench/chunk.ts`). Used when nothing else is being
+   * differentiated; nested forward passes carry one direction.
+   */
+  readonly chunk?: number;
   /** Which arguments to differentiate; the others are constants. Default: all of them. */
   readonly argnums?: number | readonly number[];
 }
@@ -129,6 +135,10 @@ function prepare(f: Fn<unknown[]>, opts: GradOptions, api: string): Runner {
     throw new TypeError(`dualtape: ${api} options must be an object, got ${describe(opts)}.`);
   }
   const mode = opts.mode ?? 'reverse';
+  const chunk = opts.chunk ?? FORWARD_CHUNK;
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 256) {
+    throw new TypeError(`dualtape: ${api} option chunk must be an integer from 1 to 256, got ${describe(chunk)}.`);
+  }
   if (mode !== 'reverse' && mode !== 'forward') {
     throw new TypeError(`dualtape: ${api} option mode must be 'reverse' or 'forward', got ${describe(mode)}.`);
   }
@@ -154,7 +164,7 @@ function prepare(f: Fn<unknown[]>, opts: GradOptions, api: string): Runner {
       }
       checkArg(args[k], `args[${k}]`, new Set(), argnums === undefined);
     }
-    const [val, grads] = mode === 'reverse' ? runReverse(fc, self, args, which, api) : runForward(fc, self, args, which, api);
+    const [val, grads] = mode === 'reverse' ? runReverse(fc, self, args, which, api) : runForward(fc, self, args, which, api, chunk);
     const shaped = argnums === undefined ? (args.length === 1 ? grads[0] : grads) : single ? grads[0] : grads;
     return [val, shaped];
   };
@@ -198,9 +208,9 @@ function asInputs(x: unknown, tape: ReverseTrace): unknown {
 }
 
 /** Directions carried per forward pass when chunking is possible (see runForward). */
-export const FORWARD_CHUNK = 8;
+export const FORWARD_CHUNK = 32;
 
-function runForward(fc: Function, self: unknown, args: unknown[], which: number[], api: string): [Num, unknown[]] {
+function runForward(fc: Function, self: unknown, args: unknown[], which: number[], api: string, chunk: number): [Num, unknown[]] {
   // Count the leaves; then run passes seeding them in turn.
   let total = 0;
   let plain = true;
@@ -213,7 +223,7 @@ function runForward(fc: Function, self: unknown, args: unknown[], which: number[
   }
   // Several directions per pass (an array tangent) when nothing else is being
   // differentiated: then every partial is a plain number. Otherwise one direction per pass.
-  const width = plain && tracesOpen() === 0 && total > 1 ? Math.min(FORWARD_CHUNK, total) : 1;
+  const width = plain && tracesOpen() === 0 && total > 1 ? Math.min(chunk, total) : 1;
   const tangents: Num[] = new Array<Num>(total).fill(0);
   let val: Num | undefined;
   for (let j = 0; j < total || val === undefined; j += width) {

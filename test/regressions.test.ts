@@ -77,4 +77,22 @@ describe('regressions', () => {
       j.forEach((row, r) => row.forEach((v, k) => expect(v).toBeCloseTo(want[r]![k]!, 13)));
     }
   });
+
+  // Chunked forward mode (32 directions per pass by default, `chunk` to choose): pass boundaries.
+  it('forward mode equals reverse mode across chunk boundaries, for every chunk width', () => {
+    const f = (x: number[]) => {
+      let s = 0;
+      for (let i = 0; i < x.length; i++) s += Math.sin(x[i]! * (i + 1)) * x[(i + 1) % x.length]!;
+      return s;
+    };
+    for (const n of [1, 31, 32, 33, 65]) {
+      const x = Array.from({ length: n }, (_, i) => Math.cos(i) / 2);
+      const r = grad(f)(x);
+      for (const chunk of [undefined, 1, 3, 32, 100]) {
+        const fw = grad(f, { mode: 'forward', ...(chunk === undefined ? {} : { chunk }) })(x);
+        fw.forEach((v, i) => expect(Math.abs(v - r[i]!)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(r[i]!))));
+      }
+    }
+    expect(() => grad(f, { mode: 'forward', chunk: 0 })).toThrow(/chunk must be an integer from 1 to 256/);
+  });
 });
