@@ -129,7 +129,6 @@ export class Activity {
   }
 
   private compute(path: NodePath): boolean {
-    const node = path.node;
     if (path.isNumericLiteral() || path.isStringLiteral() || path.isBooleanLiteral() || path.isNullLiteral()) return false;
     if (path.isBigIntLiteral() || path.isTemplateLiteral() || path.isRegExpLiteral() || path.isFunction()) return false;
     if (path.isIdentifier()) return this.bindingActive(path, path.node.name);
@@ -184,7 +183,6 @@ export class Activity {
       }
       return true;
     }
-    void node;
     return true; // arrays, objects, calls, `this`, `new`: may hold or return active values
   }
 }

@@ -110,10 +110,6 @@ export class Context {
     return name === undefined ? undefined : this.t.identifier(name);
   }
 
-  hasTwin(binding: Binding): boolean {
-    return this.twins.has(binding.path.node);
-  }
-
   /** A function declared in this file by name (declaration or `const f = () => ...`). */
   isLocalFunction(binding: Binding): boolean {
     return functionOfBinding(binding) !== undefined;

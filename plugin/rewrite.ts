@@ -96,11 +96,7 @@ function replace(path: NodePath, node: BabelTypes.Node, s: State): void {
   path.replaceWith(node);
 }
 
-/** A temporary variable in the nearest function (or program) scope. */
-function temp(path: NodePath, hint: string, ctx: Context): BabelTypes.Identifier {
-  return ctx.temp(path, hint);
-}
-
+/** An object or key that can be read twice without a temporary. */
 function isSimple(t: T, node: BabelTypes.Node): boolean {
   // `super` cannot be stored in a temporary, and needs none.
   return t.isIdentifier(node) || t.isThisExpression(node) || t.isSuper(node) || t.isLiteral(node);
@@ -120,13 +116,13 @@ function target(path: NodePath, lval: BabelTypes.LVal | Expr, ctx: Context): { p
     const pre: Expr[] = [];
     let obj = left.object as Expr;
     if (!isSimple(t, obj)) {
-      const o = temp(path, 'obj', ctx);
+      const o = ctx.temp(path, 'obj');
       pre.push(t.assignmentExpression('=', o, obj));
       obj = o;
     }
     let key = left.property as Expr;
     if (left.computed && !isSimple(t, key)) {
-      const k = temp(path, 'key', ctx);
+      const k = ctx.temp(path, 'key');
       pre.push(t.assignmentExpression('=', k, key));
       key = k;
     }
@@ -219,7 +215,7 @@ const visitor: Visitor<State> = {
     if (path.node.prefix || unused) {
       replace(path, sequence(t, pre, t.assignmentExpression('=', write(), t.callExpression(fn, [read(), t.numericLiteral(1)]))), s);
     } else {
-      const old = temp(path, 'old', s.ctx);
+      const old = s.ctx.temp(path, 'old');
       replace(
         path,
         t.sequenceExpression([
@@ -285,7 +281,7 @@ const visitor: Visitor<State> = {
     const pre: Expr[] = [];
     let l: Expr = left.node;
     if (!t.isIdentifier(l)) {
-      const tmp = temp(path, 'left', s.ctx);
+      const tmp = s.ctx.temp(path, 'left');
       pre.push(t.assignmentExpression('=', tmp, l));
       l = tmp;
     }

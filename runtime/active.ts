@@ -95,10 +95,7 @@ export class ReverseTrace extends Trace {
   /** Adds an edge to the node being built. */
   edge(parent: number, partial: Num): void {
     const e = this.edgeCount;
-    if (e === this.parents.length) {
-      this.parents = grow(this.parents, new Int32Array(e * 2));
-      this.partials = grow(this.partials, new Float64Array(e * 2));
-    }
+    if (e === this.parents.length) this.reserve(1);
     this.parents[e] = parent;
     if (typeof partial === 'number') {
       this.partials[e] = partial;

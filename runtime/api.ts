@@ -104,23 +104,29 @@ export function valueAndGrad(f: Fn<unknown[]>, opts: GradOptions = {}): (...args
 
 /** The value of `x` as a constant: no derivative flows through it, at any level. */
 export function stopGradient<T>(x: T): T {
-  if (x instanceof Active) return value(x) as T;
-  // Arrays and plain objects of values: every leaf (typed arrays hold plain numbers already).
-  if (Array.isArray(x) || (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype)) {
-    return mapLeavesOrKeep(x) as T;
-  }
-  return x;
+  return stopLeaves(x, 'x') as T;
 }
 
-function mapLeavesOrKeep(x: unknown): unknown {
+/**
+ * Every derivative-carrying leaf of arrays and plain objects replaced by its
+ * value; other primitives unchanged (typed arrays hold plain numbers already).
+ * Any other object (a class instance, a Map) could hide a derivative that
+ * would then silently flow on: refused.
+ */
+function stopLeaves(x: unknown, path: string): unknown {
   if (x instanceof Active) return value(x);
-  if (Array.isArray(x)) return x.map(mapLeavesOrKeep);
-  if (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+  if (x === null || typeof x !== 'object' || x instanceof Float64Array || x instanceof Float32Array) return x;
+  if (Array.isArray(x)) return x.map((e, i) => stopLeaves(e, `${path}[${i}]`));
+  const proto = Object.getPrototypeOf(x);
+  if (proto === Object.prototype || proto === null) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(x)) setOwn(out, key, mapLeavesOrKeep((x as Record<string, unknown>)[key]));
+    for (const key of Object.keys(x)) setOwn(out, key, stopLeaves((x as Record<string, unknown>)[key], `${path}.${key}`));
     return out;
   }
-  return x;
+  throw new TypeError(
+    `dualtape: stopGradient cannot look inside ${path}, ${describe(x)}; pass numbers, arrays or plain objects ` +
+      `(or call stopGradient on the numbers inside it).`,
+  );
 }
 
 // ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * Arguments in and results out: checking what users pass, wrapping numeric
  * leaves in derivative-carrying values, and giving results their shape.
  */
-import { Active, escapedError } from './active.js';
+import { Active, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
@@ -98,17 +98,11 @@ class FloatArrayArgument extends Array<unknown> {
   }
   /** A typed array sorts numerically by default (an Array would sort as strings). */
   override sort(compare?: (a: unknown, b: unknown) => number): this {
-    return super.sort(compare ?? ((a, b) => numberOf(a) - numberOf(b)));
+    return super.sort(compare ?? ((a, b) => value(a) - value(b)));
   }
   toSorted(compare?: (a: unknown, b: unknown) => number): unknown[] {
     return this.slice().sort(compare);
   }
-}
-
-function numberOf(x: unknown): number {
-  let v = x;
-  while (v instanceof Active) v = v.v;
-  return v as number;
 }
 
 /** `out[key] = v`, also for an own "__proto__" key (which plain assignment would turn into a prototype). */

@@ -60,21 +60,16 @@ function isObject(x: unknown): boolean {
 // on differentiable values take the same path as the original code.
 // ---------------------------------------------------------------------------
 
-/** Value of an Active, anything else unchanged. */
-function v(x: unknown): unknown {
-  return x instanceof Active ? value(x) : x;
-}
-
-export const lt = (a: unknown, b: unknown): boolean => (v(a) as number) < (v(b) as number);
-export const le = (a: unknown, b: unknown): boolean => (v(a) as number) <= (v(b) as number);
-export const gt = (a: unknown, b: unknown): boolean => (v(a) as number) > (v(b) as number);
-export const ge = (a: unknown, b: unknown): boolean => (v(a) as number) >= (v(b) as number);
-export const eq = (a: unknown, b: unknown): boolean => v(a) === v(b);
-export const ne = (a: unknown, b: unknown): boolean => v(a) !== v(b);
+export const lt = (a: unknown, b: unknown): boolean => (value(a) as number) < (value(b) as number);
+export const le = (a: unknown, b: unknown): boolean => (value(a) as number) <= (value(b) as number);
+export const gt = (a: unknown, b: unknown): boolean => (value(a) as number) > (value(b) as number);
+export const ge = (a: unknown, b: unknown): boolean => (value(a) as number) >= (value(b) as number);
+export const eq = (a: unknown, b: unknown): boolean => value(a) === value(b);
+export const ne = (a: unknown, b: unknown): boolean => value(a) !== value(b);
 // eslint-disable-next-line eqeqeq
-export const looseEq = (a: unknown, b: unknown): boolean => v(a) == v(b);
+export const looseEq = (a: unknown, b: unknown): boolean => value(a) == value(b);
 // eslint-disable-next-line eqeqeq
-export const looseNe = (a: unknown, b: unknown): boolean => v(a) != v(b);
+export const looseNe = (a: unknown, b: unknown): boolean => value(a) != value(b);
 
 /** `if (x)`, `!x`, `x && y`: an Active is truthy when its value is. */
 export function truthy(x: unknown): boolean {
@@ -86,21 +81,11 @@ export function typeOf(x: unknown): string {
   return x instanceof Active ? 'number' : typeof x;
 }
 
-/** Bitwise operators and other integer-valued operations: the plain value (derivative 0). */
-export function int(x: unknown): unknown {
-  return x instanceof Active ? value(x) : x;
-}
-
 /** `arr.sort(cmp)`: the comparator's result is consumed by native code, so pass it the value. */
 export function comparator<T>(cmp: ((a: T, b: T) => unknown) | undefined): ((a: T, b: T) => number) | undefined {
   if (typeof cmp !== 'function') return cmp;
   const fn = callable(cmp);
   return (a, b) => value(fn(a, b));
-}
-
-/** `isNaN`, `isFinite`, `Number.isInteger`, ...: predicates on the value. */
-export function numberPredicate(pred: (x: unknown) => boolean, x: unknown): boolean {
-  return pred(v(x));
 }
 
 /**
@@ -124,16 +109,16 @@ export function parsed(x: unknown, fn: string): unknown {
  */
 export function search(recv: unknown, method: 'indexOf' | 'lastIndexOf' | 'includes', x: unknown, from?: number): unknown {
   if (!Array.isArray(recv)) return (recv as Record<string, (...a: unknown[]) => unknown>)[method]!(x, from);
-  const target = v(x);
+  const target = value(x);
   const same = method === 'includes' ? (a: unknown) => a === target || (a !== a && target !== target) : (a: unknown) => a === target;
   const n = recv.length;
   if (method === 'lastIndexOf') {
     let i = from === undefined ? n - 1 : from < 0 ? n + from : Math.min(from, n - 1);
-    for (; i >= 0; i--) if (same(v(recv[i]))) return i;
+    for (; i >= 0; i--) if (same(value(recv[i]))) return i;
     return -1;
   }
   let i = from === undefined ? 0 : from < 0 ? Math.max(0, n + from) : from;
-  for (; i < n; i++) if (same(v(recv[i]))) return method === 'includes' ? true : i;
+  for (; i < n; i++) if (same(value(recv[i]))) return method === 'includes' ? true : i;
   return method === 'includes' ? false : -1;
 }
 

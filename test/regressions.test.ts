@@ -3,7 +3,7 @@
  * reduced to its cause and checked against a hand-derived value.
  */
 import { describe, expect, it } from 'vitest';
-import { grad, jacobian } from 'dualtape';
+import { grad, jacobian, stopGradient } from 'dualtape';
 
 const MODES = ['reverse', 'forward'] as const;
 
@@ -94,5 +94,24 @@ describe('regressions', () => {
       }
     }
     expect(() => grad(f, { mode: 'forward', chunk: 0 })).toThrow(/chunk must be an integer from 1 to 256/);
+  });
+
+  // stopGradient on an object it cannot look inside used to return it unchanged, letting the
+  // derivatives inside flow on: now a TypeError. Arrays and plain objects are stopped leaf by leaf.
+  it('stopGradient refuses objects it cannot look inside, and stops mixed plain objects', () => {
+    class Box {
+      constructor(readonly v: number) {}
+    }
+    for (const mode of MODES) {
+      expect(() => grad((x: number) => stopGradient(new Box(x)).v * x, { mode })(2)).toThrow(/stopGradient cannot look inside x/);
+      // A plain object mixing a label and values: the values are stopped, the label kept.
+      const g = grad((x: number) => {
+        const o = stopGradient({ label: 'w', w: [x * 3] });
+        return o.w[0]! * x + o.label.length;
+      }, { mode })(2);
+      expect(g).toBe(6);
+    }
+    expect(stopGradient('text')).toBe('text');
+    expect(stopGradient(null)).toBe(null);
   });
 });
