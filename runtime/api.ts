@@ -213,6 +213,33 @@ function asInputs(x: unknown, tape: ReverseTrace): unknown {
   return mapLeaves(x, (v) => new TapeVar(v, tape.close(), tape));
 }
 
+/**
+ * Directions per forward pass: several (an array tangent) when nothing else
+ * is being differentiated, so that every partial is a plain number; one
+ * otherwise.
+ */
+export function chunkWidth(plain: boolean, total: number, chunk: number): number {
+  return plain && tracesOpen() === 0 && total > 1 ? Math.min(chunk, total) : 1;
+}
+
+/** `x` with leaves j … j + width - 1 (counted across calls by `counter`) seeded as unit directions of `trace`. */
+export function seedDirections(x: unknown, trace: ForwardTrace, j: number, width: number, counter: { n: number }): unknown {
+  return mapLeaves(x, (v) => {
+    const c = counter.n++ - j;
+    if (c < 0 || c >= width) return v;
+    if (width === 1) return new Dual(v, 1, trace);
+    const seed = new Array<number>(width).fill(0);
+    seed[c] = 1;
+    return new Dual(v, seed, trace);
+  });
+}
+
+/** Direction c of the tangent that `x` carries at `trace` (0 when it carries none). */
+export function tangentOf(x: unknown, trace: ForwardTrace, c: number): Num {
+  if (!(x instanceof Dual) || x.tr !== trace) return 0;
+  return Array.isArray(x.t) ? x.t[c]! : (x.t as Num);
+}
+
 /** Directions carried per forward pass when chunking is possible (see runForward). */
 export const FORWARD_CHUNK = 32;
 
@@ -227,34 +254,18 @@ function runForward(fc: Function, self: unknown, args: unknown[], which: number[
       return v;
     });
   }
-  // Several directions per pass (an array tangent) when nothing else is being
-  // differentiated: then every partial is a plain number. Otherwise one direction per pass.
-  const width = plain && tracesOpen() === 0 && total > 1 ? Math.min(chunk, total) : 1;
+  const width = chunkWidth(plain, total, chunk);
   const tangents: Num[] = new Array<Num>(total).fill(0);
   let val: Num | undefined;
   for (let j = 0; j < total || val === undefined; j += width) {
     const trace = new ForwardTrace();
     try {
-      let n = 0;
+      const counter = { n: 0 };
       const callArgs = args.slice();
-      for (const k of which) {
-        callArgs[k] = mapLeaves(args[k], (v) => {
-          const c = n++ - j;
-          if (c < 0 || c >= width) return v;
-          if (width === 1) return new Dual(v, 1, trace);
-          const seed = new Array<number>(width).fill(0);
-          seed[c] = 1;
-          return new Dual(v, seed, trace);
-        });
-      }
+      for (const k of which) callArgs[k] = seedDirections(args[k], trace, j, width, counter);
       const out = checkResult(fc.apply(self, callArgs), api);
-      const mine = out instanceof Dual && out.tr === trace;
-      if (val === undefined) val = mine ? out.v : out;
-      if (mine) {
-        const t = out.t;
-        if (Array.isArray(t)) for (let c = 0; c < width && j + c < total; c++) tangents[j + c] = t[c]!;
-        else if (j < total) tangents[j] = t;
-      }
+      if (val === undefined) val = out instanceof Dual && out.tr === trace ? out.v : out;
+      for (let c = 0; c < width && j + c < total; c++) tangents[j + c] = tangentOf(out, trace, c);
     } finally {
       trace.end();
     }

@@ -6,11 +6,11 @@
  * All of them run on the same traces as grad, so they nest with each other
  * and with grad in any combination of modes.
  */
-import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError, tracesOpen } from './active.js';
+import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError } from './active.js';
 import type { Num } from './core-types.js';
 import { checkArg, checkOutput, checkSameShape, compiledOrThrow, describe, leavesLike, leavesOf, mapLeaves, shapeLike } from './args.js';
 import type { GradOf, Mode } from './api.js';
-import { FORWARD_CHUNK, gradientFunction } from './api.js';
+import { FORWARD_CHUNK, chunkWidth, gradientFunction, seedDirections, tangentOf } from './api.js';
 import { reverseSweep } from './engine.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
@@ -91,7 +91,7 @@ export function jvp<A extends unknown[], R>(
     });
     const out = fc(...args);
     checkOutput(out, 'jvp');
-    const tangent = mapLeaves(out, (x) => (x instanceof Dual && x.tr === trace ? (x.t as Num) : 0));
+    const tangent = mapLeaves(out, (x) => tangentOf(x, trace, 0));
     return [valueOf(out, trace), tangent] as [OutputOf<R>, OutputOf<R>];
   } finally {
     trace.end();
@@ -187,34 +187,20 @@ function jacobianForward(fc: Function, args: unknown[], nIn: number): Num[][] {
   // Several columns per pass (array tangents), as grad's forward mode does, when nothing else
   // is being differentiated; one column per pass otherwise.
   const plain = args.every((a) => leavesOf(a).every((v) => typeof v === 'number'));
-  const width = plain && tracesOpen() === 0 && nIn > 1 ? Math.min(FORWARD_CHUNK, nIn) : 1;
+  const width = chunkWidth(plain, nIn, FORWARD_CHUNK);
   const columns: Num[][] = [];
   let nOut = 0;
   for (let j = 0; j < nIn; j += width) {
     const trace = new ForwardTrace();
     try {
-      let n = 0;
-      const callArgs = args.map((a) =>
-        mapLeaves(a, (v) => {
-          const c = n++ - j;
-          if (c < 0 || c >= width) return v;
-          if (width === 1) return new Dual(v, 1, trace);
-          const seed = new Array<number>(width).fill(0);
-          seed[c] = 1;
-          return new Dual(v, seed, trace);
-        }),
-      );
+      const counter = { n: 0 };
+      const callArgs = args.map((a) => seedDirections(a, trace, j, width, counter));
       const out = fc(...callArgs);
       checkOutput(out, 'jacobian');
       const outs = leavesOf(out);
       nOut = outs.length;
       for (let c = 0; c < width && j + c < nIn; c++) {
-        columns.push(
-          outs.map((x) => {
-            if (!(x instanceof Dual) || x.tr !== trace) return 0;
-            return Array.isArray(x.t) ? x.t[c]! : (x.t as Num);
-          }),
-        );
+        columns.push(outs.map((x) => tangentOf(x, trace, c)));
       }
     } finally {
       trace.end();
