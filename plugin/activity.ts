@@ -15,6 +15,7 @@
 import type { NodePath, Scope } from '@babel/traverse';
 import type * as BabelTypes from '@babel/types';
 import { COMPARISON, MATH_CONSTANT_RESULT } from './names.js';
+import { unwrapPath } from './wrappers.js';
 
 type T = typeof import('@babel/core').types;
 type Binding = NonNullable<ReturnType<Scope['getBinding']>>;
@@ -132,10 +133,8 @@ export class Activity {
     if (path.isNumericLiteral() || path.isStringLiteral() || path.isBooleanLiteral() || path.isNullLiteral()) return false;
     if (path.isBigIntLiteral() || path.isTemplateLiteral() || path.isRegExpLiteral() || path.isFunction()) return false;
     if (path.isIdentifier()) return this.bindingActive(path, path.node.name);
-    if (path.isParenthesizedExpression() || path.isTSAsExpression() || path.isTSNonNullExpression() ||
-        path.isTSSatisfiesExpression() || path.isTSTypeAssertion()) {
-      return this.isActive(path.get('expression') as NodePath);
-    }
+    const inner = unwrapPath(path);
+    if (inner !== path) return this.isActive(inner);
     if (path.isMemberExpression()) {
       const prop = path.node.property;
       if (!path.node.computed && this.t.isIdentifier(prop) && prop.name === 'length') return false;

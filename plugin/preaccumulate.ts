@@ -30,6 +30,7 @@ import type { Activity } from './activity.js';
 import type { Context } from './context.js';
 import { ARITHMETIC } from './names.js';
 import { symbolicKernel, symbolicPartial } from './symbolic.js';
+import { unwrapPath } from './wrappers.js';
 import type { Sym } from './symbolic.js';
 
 type T = typeof import('@babel/core').types;
@@ -65,14 +66,6 @@ interface Const {
   value: number;
 }
 type Node = Op | Leaf | Const;
-
-function unwrap(path: NodePath): NodePath {
-  while (path.isParenthesizedExpression() || path.isTSAsExpression() || path.isTSNonNullExpression() ||
-         path.isTSSatisfiesExpression() || path.isTSTypeAssertion()) {
-    path = path.get('expression') as NodePath;
-  }
-  return path;
-}
 
 /**
  * A key for leaves without side effects: names, and indexed reads `a[i]`,
@@ -120,7 +113,7 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
   };
 
   const build = (p0: NodePath): Node => {
-    const p = unwrap(p0);
+    const p = unwrapPath(p0);
     if (p.isNumericLiteral()) return { kind: 'const', value: p.node.value };
     if (p.isUnaryExpression({ operator: '-' }) && p.get('argument').isNumericLiteral()) {
       return { kind: 'const', value: -(p.node.argument as BabelTypes.NumericLiteral).value };

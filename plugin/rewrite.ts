@@ -13,6 +13,7 @@ import type { NodePath, Visitor } from '@babel/traverse';
 import type * as BabelTypes from '@babel/types';
 import { Activity } from './activity.js';
 import { preaccumulate } from './preaccumulate.js';
+import { unwrapNode, unwrapPath } from './wrappers.js';
 import type { Context } from './context.js';
 import {
   ARITHMETIC, BITWISE, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
@@ -86,8 +87,7 @@ function blockBodies(fn: NodePath, t: T): void {
  */
 function testActive(path: NodePath, s: State): boolean {
   if (s.act.isActive(path)) return true;
-  let p = path;
-  while (p.isParenthesizedExpression() || p.isTSAsExpression() || p.isTSNonNullExpression()) p = p.get('expression') as NodePath;
+  const p = unwrapPath(path);
   return p.isMemberExpression() && !p.node.computed && s.ctx.t.isIdentifier(p.node.property, { name: 'length' });
 }
 
@@ -108,7 +108,7 @@ function isSimple(t: T, node: BabelTypes.Node): boolean {
  */
 function target(path: NodePath, lval: BabelTypes.LVal | Expr, ctx: Context): { pre: Expr[]; read: () => Expr; write: () => BabelTypes.LVal } {
   const t = ctx.t;
-  const left = unwrapType(lval, t);
+  const left = unwrapNode(lval, t);
   if (t.isIdentifier(left)) {
     return { pre: [], read: () => t.identifier(left.name), write: () => t.identifier(left.name) };
   }
@@ -130,15 +130,6 @@ function target(path: NodePath, lval: BabelTypes.LVal | Expr, ctx: Context): { p
     return { pre, read: make, write: make };
   }
   throw path.buildCodeFrameError('dualtape: unsupported assignment target in differentiated code.');
-}
-
-/** `xs[i]!`, `(o.a as number)`: the expression under TypeScript-only wrappers. */
-function unwrapType(node: BabelTypes.Node, t: T): BabelTypes.Node {
-  while (t.isTSNonNullExpression(node) || t.isTSAsExpression(node) || t.isTSSatisfiesExpression(node) ||
-         t.isTSTypeAssertion(node) || t.isParenthesizedExpression(node)) {
-    node = node.expression;
-  }
-  return node;
 }
 
 function sequence(t: T, pre: Expr[], last: Expr): Expr {
@@ -235,7 +226,7 @@ const visitor: Visitor<State> = {
     const operator = path.node.operator;
     const left = path.get('left');
     const right = path.get('right');
-    const leftNode = unwrapType(left.node, t);
+    const leftNode = unwrapNode(left.node, t);
     if (t.isMemberExpression(leftNode)) {
       const typed = typedArrayName(path, leftNode.object, t);
       if (typed && (s.act.isActive(right) || (operator !== '=' && s.act.isActive(left))) && s.strict) {

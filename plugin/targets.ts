@@ -21,6 +21,7 @@ import { functionOfBinding } from './context.js';
 import type { Binding, Context } from './context.js';
 import { CUSTOM_DERIVATIVE, DIRECTIVE } from './names.js';
 import { findUnsupported } from './unsupported.js';
+import { unwrapPath } from './wrappers.js';
 
 type Fn = NodePath<BabelTypes.Function>;
 
@@ -98,13 +99,9 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
         return;
       }
       if (entry !== undefined) {
-        let first: NodePath | undefined = args[0];
-        if (!first) return;
+        if (!args[0]) return;
         // `grad(f as F)`, `grad(f!)`, `grad((x => ...) satisfies F)`: look through TypeScript.
-        while (first.isTSAsExpression() || first.isTSSatisfiesExpression() || first.isTSNonNullExpression() ||
-               first.isTSTypeAssertion() || first.isParenthesizedExpression()) {
-          first = first.get('expression') as NodePath;
-        }
+        const first = unwrapPath(args[0]);
         if (first.isArrowFunctionExpression() || first.isFunctionExpression()) {
           roots.inline.push(first);
         } else if (first.isIdentifier()) {
