@@ -3,7 +3,7 @@
  *
  * Builds the page with Vite and the dualtape Vite plugin (`dualtape/vite`,
  * from dist/: run `npm run build` first) into a fresh temporary directory,
- * serves it on 127.0.0.1, opens it in Debian's Chromium through
+ * serves it on 127.0.0.1, opens it in headless Chromium through
  * playwright-core, and checks that
  *
  * - the fitted parameters, the loss and the gradients printed on the page are
@@ -16,7 +16,8 @@
  * A screenshot goes to the temporary directory; with UPDATE_SCREENSHOT=1 it is
  * also written to examples/curve-fit/browser/screenshot.png (shown in the README).
  *
- * Chromium: /usr/bin/chromium (`apt-get install chromium`), or set CHROMIUM.
+ * Chromium: see test/helpers/chromium.ts (CHROMIUM, /usr/bin/chromium, or the
+ * binary shipped in the npm package @sparticuz/chromium).
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -24,24 +25,14 @@ import { SourceMap, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './helpers/chromium.ts';
 import { DEFAULTS, fitCurve, loss, lossAndGrad, type FitResult, type Sample } from '../examples/curve-fit/fit.ts';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const pageRoot = join(repo, 'examples/curve-fit/browser');
-const chromiumPath = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 let tmp = '';
 let outDir = '';
@@ -136,9 +127,6 @@ beforeAll(async () => {
   if (!existsSync(join(repo, 'dist/runtime/index.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (the page imports dualtape through its package exports)');
   }
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM to a Chromium binary)`);
-  }
   tmp = mkdtempSync(join(tmpdir(), 'dualtape-browser-'));
   outDir = join(tmp, 'dist');
   await build({
@@ -152,7 +140,7 @@ beforeAll(async () => {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no port');
   origin = `http://127.0.0.1:${address.port}`;
-  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
