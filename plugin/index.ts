@@ -88,9 +88,12 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     for (const fn of inline) {
       const bad = findUnsupported(fn);
       if (bad) throw bad.path.buildCodeFrameError(bad.message);
+      // compareModes times the user's own function as "plain f": keep an untouched copy of it.
+      const original = keepsOriginal(fn, roots.inline, ctx) ? t.cloneNode(fn.node as BabelTypes.Expression, true) : null;
       compileFunction(fn, ctx, true);
       ctx.done.add(fn.node);
-      fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]));
+      const args = [fn.node as BabelTypes.Expression, ...(original ? [original] : [])];
+      fn.replaceWith(t.callExpression(ctx.helper('compiled'), args));
     }
     // The directive has done its job; left in, bundlers warn about an unknown module-level directive.
     program.traverse({
@@ -112,6 +115,22 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     },
   };
 });
+
+/**
+ * Is `fn` the function handed to compareModes (which also times the original)?
+ * Not when it holds another inline root: that copy would call grad on an uncompiled function.
+ */
+function keepsOriginal(fn: NodePath, inline: readonly NodePath[], ctx: Context): boolean {
+  let arg: NodePath = fn;
+  while (arg.parentPath && (arg.parentPath.isParenthesizedExpression() || arg.parentPath.isTSAsExpression() ||
+         arg.parentPath.isTSNonNullExpression() || arg.parentPath.isTSSatisfiesExpression() || arg.parentPath.isTSTypeAssertion())) {
+    arg = arg.parentPath;
+  }
+  const call = arg.parentPath;
+  if (!call?.isCallExpression() || call.node.arguments[0] !== arg.node) return false;
+  if (ctx.entryName(call.get('callee')) !== 'compareModes') return false;
+  return !inline.some((other) => other !== fn && other.isDescendant(fn));
+}
 
 /** Does this method use `super` (which only works in a method, not a function)? */
 function usesSuper(fn: NodePath): boolean {

@@ -15,10 +15,22 @@ export function register<F extends Function>(original: F, twin: Function): F {
   return original;
 }
 
-/** Marks a function the plugin compiled in place; returns it. */
-export function compiled<F extends Function>(fn: F): F {
+const originals = new WeakMap<Function, Function>();
+
+/**
+ * Marks a function the plugin compiled in place; returns it. `original`, an
+ * untouched copy of the user's function (kept for compareModes), is what a
+ * plain evaluation runs.
+ */
+export function compiled<F extends Function>(fn: F, original?: Function): F {
   compiledFns.add(fn);
+  if (typeof original === 'function') originals.set(fn, original);
   return fn;
+}
+
+/** The user's own, uncompiled version of `f` when the plugin kept one; `f` otherwise. */
+export function originalOf(f: Function): Function {
+  return originals.get(f) ?? f;
 }
 
 /** The version of `f` to call from compiled code: its twin if it has one. */

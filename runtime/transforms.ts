@@ -29,16 +29,17 @@ function checkArgs(api: string, args: readonly unknown[], name: string): void {
  * Records `fc(...args)` on `tape` with every numeric leaf of the arguments as
  * an input node; returns the output and the input nodes in leaf order.
  */
-function record(tape: ReverseTrace, fc: Function, args: readonly unknown[], api: string): [unknown, number[]] {
+function record(tape: ReverseTrace, fc: Function, args: readonly unknown[], api: string, which?: readonly number[]): [unknown, number[]] {
   tapeStats.begin();
   const inputs: number[] = [];
-  const callArgs = args.map((a) =>
-    mapLeaves(a, (v) => {
+  const callArgs = args.slice();
+  for (const k of which ?? args.map((_, k) => k)) {
+    callArgs[k] = mapLeaves(args[k], (v) => {
       const node = new TapeVar(v, tape.close(), tape);
       inputs.push(node.i);
       return node;
-    }),
-  );
+    });
+  }
   const out = fc(...callArgs);
   checkOutput(out, api);
   tapeStats.end(tape);
@@ -155,38 +156,84 @@ export interface JacobianOptions {
    * when there are no more inputs than outputs, reverse otherwise.
    */
   readonly mode?: Mode | 'auto';
+  /**
+   * Which arguments are inputs (columns); the others are data, passed as they
+   * are. Default: all of them.
+   */
+  readonly argnums?: number | readonly number[];
+}
+
+/** The indices of the differentiated arguments, checked; `api` names the caller in errors. */
+function argnumsList(argnums: number | readonly number[] | undefined, api: string): readonly number[] | undefined {
+  if (argnums === undefined) return undefined;
+  const list = typeof argnums === 'number' ? [argnums] : argnums;
+  if (!Array.isArray(list) || list.some((k) => !Number.isInteger(k) || k < 0)) {
+    throw new TypeError(`dualtape: ${api} option argnums must be a non-negative integer or an array of them, got ${describe(argnums)}.`);
+  }
+  if (new Set(list).size !== list.length) {
+    throw new TypeError(`dualtape: ${api} option argnums lists an argument twice: [${list.join(', ')}].`);
+  }
+  return list;
+}
+
+function chosenArgs(list: readonly number[] | undefined, args: readonly unknown[], api: string): readonly number[] {
+  if (list === undefined) return args.map((_, k) => k);
+  for (const k of list) {
+    if (k >= args.length) {
+      throw new TypeError(`dualtape: argnums asks for argument ${k}, but the ${api} function was called with ${args.length} argument(s).`);
+    }
+  }
+  return list;
 }
 
 /**
  * The Jacobian of `f` (returning a number or an array of numbers) as rows =
  * outputs, columns = inputs. With several arguments, or nested arrays or
- * objects, the columns are all numeric leaves of all arguments, flattened in
- * order (argument 0's leaves first, arrays in index order, objects in key
- * order); likewise the rows for a nested output. A number output gives one row.
+ * objects, the columns are all numeric leaves of the differentiated
+ * arguments (`argnums`, default all), flattened in order (the first listed
+ * argument's leaves first, arrays in index order, objects in key order);
+ * likewise the rows for a nested output. A number output gives one row.
  */
-export function jacobian<A extends unknown[]>(f: (...args: A) => unknown, opts: JacobianOptions = {}): (...args: A) => number[][] {
+export function jacobian<A extends unknown[]>(f: (...args: A) => unknown, opts?: JacobianOptions & { argnums?: undefined }): (...args: A) => number[][];
+export function jacobian<A extends unknown[], const N extends number | readonly number[]>(
+  f: (...args: A) => unknown,
+  opts: JacobianOptions & { argnums: N & ArgIndex<A, N> },
+): (...args: A) => number[][];
+export function jacobian(f: (...args: unknown[]) => unknown, opts: JacobianOptions = {}): (...args: unknown[]) => number[][] {
   const fc = compiledOrThrow(f, 'jacobian');
   const mode = opts.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'forward' && mode !== 'reverse') {
     throw new TypeError(`dualtape: jacobian option mode must be 'forward', 'reverse' or 'auto', got ${describe(mode)}.`);
   }
-  return compiled((...args: A): number[][] => {
-    checkArgs('jacobian', args, 'args');
-    const nIn = args.reduce<number>((n, a) => n + leavesOf(a).length, 0);
+  const list = argnumsList(opts.argnums, 'jacobian');
+  return compiled((...args: unknown[]): number[][] => {
+    const which = chosenArgs(list, args, 'jacobian');
+    which.forEach((k) => checkArg(args[k], `args[${k}]`, new Set(), false));
+    const nIn = which.reduce<number>((n, k) => n + leavesOf(args[k]).length, 0);
     let useForward = mode === 'forward';
     if (mode === 'auto') {
       const probe = fc(...args);
       checkOutput(probe, 'jacobian');
       useForward = nIn <= leavesOf(probe).length;
     }
-    return (useForward ? jacobianForward(fc, args, nIn) : jacobianReverse(fc, args)) as number[][];
+    return (useForward ? jacobianForward(fc, args, which, nIn) : jacobianReverse(fc, args, which)) as number[][];
   });
 }
 
-function jacobianForward(fc: Function, args: unknown[], nIn: number): Num[][] {
+/** `N` when every index in it is a position of the tuple `A` (or A's length is not known). */
+type ArgIndex<A extends unknown[], N> = number extends A['length']
+  ? N
+  : N extends number
+    ? N extends Indices<A> ? N : never
+    : N extends readonly (infer K)[] ? ([K] extends [Indices<A>] ? N : never) : never;
+type Indices<A extends unknown[]> = Exclude<keyof A, keyof unknown[]> extends infer K
+  ? K extends `${infer I extends number}` ? I : never
+  : never;
+
+function jacobianForward(fc: Function, args: unknown[], which: readonly number[], nIn: number): Num[][] {
   // Several columns per pass (array tangents), as grad's forward mode does, when nothing else
   // is being differentiated; one column per pass otherwise.
-  const plain = args.every((a) => leavesOf(a).every((v) => typeof v === 'number'));
+  const plain = which.every((k) => leavesOf(args[k]).every((v) => typeof v === 'number'));
   const width = chunkWidth(plain, nIn, FORWARD_CHUNK);
   const columns: Num[][] = [];
   let nOut = 0;
@@ -194,7 +241,8 @@ function jacobianForward(fc: Function, args: unknown[], nIn: number): Num[][] {
     const trace = new ForwardTrace();
     try {
       const counter = { n: 0 };
-      const callArgs = args.map((a) => seedDirections(a, trace, j, width, counter));
+      const callArgs = args.slice();
+      for (const k of which) callArgs[k] = seedDirections(args[k], trace, j, width, counter);
       const out = fc(...callArgs);
       checkOutput(out, 'jacobian');
       const outs = leavesOf(out);
@@ -214,10 +262,10 @@ function jacobianForward(fc: Function, args: unknown[], nIn: number): Num[][] {
   return Array.from({ length: nOut }, (_, i) => columns.map((col) => col[i]!));
 }
 
-function jacobianReverse(fc: Function, args: unknown[]): Num[][] {
+function jacobianReverse(fc: Function, args: unknown[], which: readonly number[]): Num[][] {
   const tape = new ReverseTrace();
   try {
-    const [out, inputs] = record(tape, fc, args, 'jacobian');
+    const [out, inputs] = record(tape, fc, args, 'jacobian', which);
     return leavesOf(out).map((o) => {
       if (!(o instanceof TapeVar) || o.tr !== tape) return inputs.map(() => 0);
       const adjoint = reverseSweep(tape, [[o.i, 1]]);
@@ -246,13 +294,26 @@ function checkVector(x: unknown, api: string, name: string): void {
  * The Hessian of a scalar function of one vector, as an n × n array: forward
  * mode over the reverse-mode gradient, one pass per column. Symmetric: the
  * two triangles are averaged, which only removes rounding differences.
+ *
+ * With `argnums`, `f` may take data arguments too: `hessian(loss, { argnums: 0 })(w, data)`
+ * is the Hessian in `w` alone (each differentiated argument a flat array; with
+ * several, rows and columns run over their elements in the order listed).
  */
-export function hessian<X extends Vector>(f: (x: X) => number): (x: X) => number[][] {
-  const g = gradientFunction(f, {}, 'hessian');
-  const jac = jacobian(g as (x: X) => unknown, { mode: 'forward' });
-  return compiled((x: X): number[][] => {
-    checkVector(x, 'hessian', 'x');
-    const h = jac(x);
+export function hessian<X extends Vector>(f: (x: X) => number, opts?: { readonly argnums?: undefined }): (x: X) => number[][];
+export function hessian<A extends unknown[], const N extends number | readonly number[]>(
+  f: (...args: A) => number,
+  opts: { readonly argnums: N & ArgIndex<A, N> },
+): (...args: A) => number[][];
+export function hessian(f: (...args: unknown[]) => number, opts: { readonly argnums?: number | readonly number[] } = {}): (...args: unknown[]) => number[][] {
+  const list = argnumsList(opts.argnums, 'hessian');
+  const g = gradientFunction(f, list === undefined ? {} : { argnums: list }, 'hessian');
+  const jac = jacobian(g as (...args: unknown[]) => unknown, { mode: 'forward', ...(list === undefined ? {} : { argnums: list }) } as never) as
+    (...args: unknown[]) => number[][];
+  return compiled((...args: unknown[]): number[][] => {
+    // Without argnums, x alone (extra arguments, as Array.prototype.map passes, are ignored).
+    if (list === undefined) checkVector(args[0], 'hessian', 'x');
+    else for (const k of chosenArgs(list, args, 'hessian')) checkVector(args[k], 'hessian', `args[${k}]`);
+    const h = list === undefined ? jac(args[0]) : jac(...args);
     const n = h.length;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < i; j++) {

@@ -35,3 +35,58 @@ describe('compareModes', () => {
     expect(() => compareModes(rosenbrock, 3 as never)).toThrow(/as an array/);
   });
 });
+
+describe('compareModes tells the truth', () => {
+  it('times the user\'s own inline closure as "plain f", not its compiled version', () => {
+    const called = new Set<Function>();
+    const x = [0.3, -1.2, 2.5];
+    const r = compareModes(
+      function sumOfSquares(v: number[]): number {
+        called.add(sumOfSquares);
+        let s = 0;
+        for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+        return s;
+      },
+      [x],
+      { samples: 1, sampleMs: 1 },
+    );
+    expect(r.plainIsOriginal).toBe(true);
+    expect(r.summary).not.toContain('no uncompiled copy');
+    // Two versions ran: the compiled one (the gradients) and the untouched copy (the plain timing),
+    // whose source has no call into the runtime.
+    expect(called.size).toBe(2);
+    const sources = [...called].map((f) => f.toString());
+    expect(sources.filter((s) => /_dt/.test(s))).toHaveLength(1);
+    expect(r.modeDifference).toBeLessThan(1e-12);
+  });
+
+  it('reports the forward passes chunking really ran (32 directions per pass)', () => {
+    for (const [n, passes] of [[1, 1], [32, 1], [33, 2], [50, 2], [100, 4]] as const) {
+      const x = Array.from({ length: n }, (_, i) => Math.sin(i + 1));
+      const r = compareModes(rosenbrock, [x], { samples: 1, sampleMs: 1 });
+      expect(r.forwardPasses).toBe(passes);
+      expect(r.summary).toContain(`(${passes} pass(es)`);
+    }
+  });
+
+  it('argnums: data arguments are passed along, not counted as inputs', () => {
+    const w = [0.5, -0.25];
+    const data = { xs: [1, 2, 3, 4], ys: [1.1, 1.9, 3.2, 3.9] };
+    const r = compareModes(
+      (p: number[], d: { xs: number[]; ys: number[] }) => {
+        let s = 0;
+        for (let i = 0; i < d.xs.length; i++) s += (p[0]! * d.xs[i]! + p[1]! - d.ys[i]!) ** 2;
+        return s;
+      },
+      [w, data],
+      { argnums: 0, samples: 1, sampleMs: 1 },
+    );
+    expect(r.inputs).toBe(2);
+    expect(r.forwardPasses).toBe(1);
+    expect(r.summary).toContain('2 input(s)');
+    expect(r.modeDifference).toBeLessThan(1e-12);
+    const all = compareModes(rosenbrock, [[1, 2, 3]], { argnums: [0], samples: 1, sampleMs: 1 });
+    expect(all.inputs).toBe(3);
+    expect(() => compareModes(rosenbrock, [[1, 2]], { argnums: 1 })).toThrow(/argnums must be an index/);
+  });
+});
