@@ -20,18 +20,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { transformAsync } from '@babel/core';
 import type { UnpluginFactory } from 'unplugin';
-import dualtapeBabel, { type DualtapeBabelOptions } from '../plugin/index.js';
+import dualtapeBabel from '../plugin/index.js';
+import type { DualtapeBundlerOptions } from './options.js';
 
-export interface DualtapeBundlerOptions extends DualtapeBabelOptions {
-  /**
-   * Only modules whose path (query stripped) matches one of these are
-   * considered (default: all). The other conditions still apply: a JS/TS
-   * file that uses dualtape, outside node_modules.
-   */
-  include?: RegExp | readonly RegExp[];
-  /** Modules whose path matches one of these are never compiled. */
-  exclude?: RegExp | readonly RegExp[];
-}
+export type { DualtapeBundlerOptions };
 
 // Resolved from this package (not the user's project), so users need not install it.
 const presetTypescript = createRequire(import.meta.url).resolve('@babel/preset-typescript');

@@ -1,6 +1,7 @@
 /** `dualtape/webpack`: the dualtape plugin for webpack (`plugins: [dualtape()]`). The implementation is bundler/core.ts. */
 import { createWebpackPlugin } from 'unplugin';
 import type { WebpackPluginInstance } from 'webpack';
-import { unpluginFactory, type DualtapeBundlerOptions } from './core.js';
+import { unpluginFactory } from './core.js';
+import type { DualtapeBundlerOptions } from './options.js';
 
 export default createWebpackPlugin(unpluginFactory) as (options?: DualtapeBundlerOptions) => WebpackPluginInstance;

@@ -8,21 +8,22 @@ import { declare } from '@babel/helper-plugin-utils';
 import type { NodePath, PluginObj, PluginPass } from '@babel/core';
 import type * as BabelTypes from '@babel/types';
 import { Context } from './context.js';
+import type { DualtapeBabelOptions } from './options.js';
 import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
 import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
 
-export interface DualtapeBabelOptions {
-  /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
-  runtime?: string;
-  /**
-   * Statement-level preaccumulation (default true): arithmetic expressions
-   * get a plain-JS fast path recording one tape node each. False gives one
-   * runtime call per operation (smaller output, slower).
-   */
-  fastPath?: boolean;
-}
+export type { DualtapeBabelOptions };
+
+/**
+ * The plugin as Babel calls it. Declared here, not as Babel's own types, so
+ * that dualtape's published types need no `@types/babel__core`.
+ */
+export type DualtapeBabelPlugin = (api: object, options: DualtapeBabelOptions | undefined, dirname: string) => {
+  name?: string;
+  visitor: object;
+};
 
 const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPass> => {
   api.assertVersion('^7.0.0-0 || ^8.0.0-0');
@@ -161,4 +162,4 @@ function mentionsDirective(program: NodePath<BabelTypes.Program>): boolean {
   return found;
 }
 
-export default plugin;
+export default plugin as DualtapeBabelPlugin;

@@ -1,0 +1,11 @@
+/** The options of the dualtape Babel plugin (`dualtape/babel`), also taken by every bundler entry. */
+export interface DualtapeBabelOptions {
+  /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
+  runtime?: string;
+  /**
+   * Statement-level preaccumulation (default true): arithmetic expressions
+   * get a plain-JS fast path recording one tape node each. False gives one
+   * runtime call per operation (smaller output, slower).
+   */
+  fastPath?: boolean;
+}
