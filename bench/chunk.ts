@@ -3,8 +3,12 @@
  * carry. Times one forward-mode gradient per chunk width on three workloads
  * and prints the cost per input direction as a multiple of one plain
  * evaluation (median of interleaved samples). The default width in
- * runtime/api.ts (FORWARD_CHUNK) was chosen from this table.
+ * runtime/api.ts (FORWARD_CHUNK) was chosen from this table. Writes
+ * bench/chunk.json and regenerates the docs' chunk table from it
+ * (bench/docs-tables.ts).
  */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { grad } from 'dualtape';
 import { mlpCase, rnnCase, rosenbrockCase } from './cases.ts';
 
@@ -34,8 +38,10 @@ const cases = [
 
 console.log(`forward mode: cost of one input direction, as a multiple of one plain evaluation (median of 5)\n`);
 console.log(['workload'.padEnd(22), ...WIDTHS.map((w) => `chunk ${w}`.padStart(10))].join(''));
+const rows: { workload: string; perDirection: Record<string, number> }[] = [];
 for (const c of cases) {
   const { x, data } = c.inst;
+  const perDirection: Record<string, number> = {};
   const n = x.length;
   const row: string[] = [c.name.padEnd(22)];
   for (const chunk of WIDTHS) {
@@ -46,9 +52,16 @@ for (const c of cases) {
       const fwd = perCall(() => g(x, data), 60);
       ratios.push(fwd / plain / n);
     }
+    perDirection[chunk] = median(ratios);
     row.push(median(ratios).toFixed(2).padStart(10));
     process.stderr.write('.');
   }
   process.stderr.write('\n');
   console.log(row.join(''));
+  rows.push({ workload: c.name, perDirection });
 }
+const machine = { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version };
+const record = { benchmark: 'chunk', date: new Date().toISOString(), machine, widths: WIDTHS, samples: 5, rows };
+writeFileSync(new URL('./chunk.json', import.meta.url), `${JSON.stringify(record, null, 2)}\n`);
+const { updateDocs } = await import('./docs-tables.ts');
+console.log(`Wrote bench/chunk.json; ${updateDocs()}`);

@@ -208,30 +208,42 @@ function mdTable(header: readonly string[], rows: readonly (readonly string[])[]
   return [line(header), line(header.map((_, i) => (i < 1 ? '---' : '---:'))), ...rows.map(line)].join('\n');
 }
 
-/** The tables as Markdown, for the README's Performance section. */
-export function markdownReport(r: Report): string {
+/** Each table as Markdown (bench/docs-tables.ts puts them into docs/performance.md). */
+export function markdownTables(r: Report): { ratios: string; errors: string; slopes: string; tape: string; memory: string } {
   const main = ratioRows(r.cells);
   const err = errorRows(r.cells);
   const tape = tapeRows(r.cells);
   const sl = slopeRows(r.slopes);
+  return {
+    ratios: mdTable(main.header, main.rows),
+    errors: mdTable(err.header, err.rows),
+    slopes: mdTable(sl.header, sl.rows),
+    tape: mdTable(tape.header, tape.rows),
+    memory: memoryLines(r.memory).map((l) => `    ${l}`).join('\n'),
+  };
+}
+
+/** All tables as one Markdown report (bench/results.md). */
+export function markdownReport(r: Report): string {
+  const t = markdownTables(r);
   return [
-    mdTable(main.header, main.rows),
+    t.ratios,
     '',
     'Gradient error (max_i |g_i − h_i| / max_i |h_i| against the hand-written gradient h):',
     '',
-    mdTable(err.header, err.rows),
+    t.errors,
     '',
     'Log-log slope of time per gradient against n (sizes with n ≥ 100):',
     '',
-    mdTable(sl.header, sl.rows),
+    t.slopes,
     '',
     'dualtape reverse-mode tape:',
     '',
-    mdTable(tape.header, tape.rows),
+    t.tape,
     '',
     'Memory of one reverse-mode gradient:',
     '',
-    ...memoryLines(r.memory).map((l) => `    ${l}`),
+    t.memory,
     '',
   ].join('\n');
 }

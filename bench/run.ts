@@ -26,6 +26,7 @@ import { measureMemory, type MemoryResult } from './memory.ts';
 import { jsMethods, plainMethod } from './methods.ts';
 import { logLogPlot } from './plot.ts';
 import { markdownReport, slopes, textReport } from './report.ts';
+import { updateDocs } from './docs-tables.ts';
 
 const CONFIGS: Record<Scale, Config> = {
   // ~80 ms samples, 9 paired runs; per-input (O(n²)) methods up to 6 s per gradient (then 3 runs).
@@ -170,6 +171,8 @@ function writeOutputs(results: Results, json: boolean): void {
     `<!-- written by npm run bench (${results.scale}), ${results.date}: ${machineLine} -->\n\n${markdownReport(report)}`,
   );
   console.log(`\n${json ? 'Wrote bench/results.json, ' : 'Rewrote '}bench/results.svg, bench/results.md`);
+  // The docs' performance tables come from bench/results.json (bench/docs-tables.ts).
+  if (json || args.includes('--render')) console.log(updateDocs());
 }
 
 if (args.includes('--render')) {

@@ -16,6 +16,8 @@
  * modules ended up in it. A bundle that only uses `grad` must not carry the
  * code of hessian/jacobian (transforms), checkpoint, customDerivative or
  * compareModes: test/bundlers.test.ts asserts that from the `--json` output.
+ * Without `--json` it also writes bench/size.json and regenerates the docs'
+ * size table from it (bench/docs-tables.ts).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -130,5 +132,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       );
     }
     console.log(`\n(bundled from ${relative(process.cwd(), join(repo, 'dist/runtime')) || '.'}; entries are a few lines each)`);
+    const record = { benchmark: 'size', date: new Date().toISOString(), node: process.version, cores: os.cpus().length, sizes };
+    writeFileSync(join(repo, 'bench/size.json'), `${JSON.stringify(record, null, 2)}\n`);
+    const { updateDocs } = await import('./docs-tables.ts');
+    console.log(`Wrote bench/size.json; ${updateDocs()}`);
   }
 }

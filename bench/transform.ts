@@ -15,12 +15,15 @@
  *   source maps on), called as a bundler calls it.
  *
  * Prints both and their ratio, for each module size (`--functions`: the
- * number of functions, a comma-separated list). Both produce a source map,
+ * number of functions, a comma-separated list), writes them to
+ * bench/transform.json and regenerates the docs' build-time table from it
+ * (bench/docs-tables.ts). `--json`: print the results as JSON, write nothing. Both produce a source map,
  * as in a build. (Babel notes on stderr that it compacts outputs over 500 kB.)
  */
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { transformAsync } from '@babel/core';
 import { unpluginFactory } from '../bundler/core.ts';
 
@@ -212,5 +215,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       );
     }
     console.log('\n(grad: functions handed to grad/valueAndGrad; load: 1-minute load average before and after)');
+    writeFileSync(new URL('./transform.json', import.meta.url), `${JSON.stringify({ benchmark: 'transform', runs: RUNS, results }, null, 2)}\n`);
+    const { updateDocs } = await import('./docs-tables.ts');
+    console.log(`Wrote bench/transform.json; ${updateDocs()}`);
   }
 }
