@@ -4,4 +4,6 @@ import type { Plugin } from 'esbuild';
 import { unpluginFactory } from './core.js';
 import type { DualtapeBundlerOptions } from './options.js';
 
+export type { DualtapeBundlerOptions };
+
 export default createEsbuildPlugin(unpluginFactory) as (options?: DualtapeBundlerOptions) => Plugin;

@@ -4,4 +4,6 @@ import type { Plugin } from 'rollup';
 import { unpluginFactory } from './core.js';
 import type { DualtapeBundlerOptions } from './options.js';
 
+export type { DualtapeBundlerOptions };
+
 export default createRollupPlugin(unpluginFactory) as (options?: DualtapeBundlerOptions) => Plugin;

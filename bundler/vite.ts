@@ -4,4 +4,6 @@ import type { Plugin } from 'vite';
 import { unpluginFactory } from './core.js';
 import type { DualtapeBundlerOptions } from './options.js';
 
+export type { DualtapeBundlerOptions };
+
 export default createVitePlugin(unpluginFactory) as (options?: DualtapeBundlerOptions) => Plugin;

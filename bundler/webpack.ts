@@ -4,4 +4,6 @@ import type { WebpackPluginInstance } from 'webpack';
 import { unpluginFactory } from './core.js';
 import type { DualtapeBundlerOptions } from './options.js';
 
+export type { DualtapeBundlerOptions };
+
 export default createWebpackPlugin(unpluginFactory) as (options?: DualtapeBundlerOptions) => WebpackPluginInstance;

@@ -73,7 +73,7 @@ const lossAndGrad = valueAndGrad(loss, { argnums: 0 });
 const accuracy = (w: number[], data: Point[]): number =>
   data.filter((p) => Math.sign(predict(w, p.x, p.y)) === p.label).length / data.length;
 
-/** The learned decision regions ('·' = class +1), with the data on top. */
+/** The learned decision regions ('·' = predicted +1), with the data on top, and a legend. */
 function plot(w: number[], data: Point[], cols = 64, rows = 20, r = 2): string {
   const grid = Array.from({ length: rows }, (_, i) =>
     Array.from({ length: cols }, (_, j): string =>
@@ -85,7 +85,15 @@ function plot(w: number[], data: Point[], cols = 64, rows = 20, r = 2): string {
     const line = grid[i];
     if (line !== undefined && j >= 0 && j < cols) line[j] = p.label > 0 ? 'o' : 'x';
   }
-  return grid.map((line) => `  |${line.join('')}|`).join('\n');
+  const edge = `  +${'-'.repeat(cols)}+`;
+  return [
+    edge,
+    ...grid.map((line) => `  |${line.join('')}|`),
+    edge,
+    `  o  a point of class +1 (upper moon)      ·  region the network predicts as +1`,
+    `  x  a point of class -1 (lower moon)     ' ' region the network predicts as -1`,
+    `  (x and y from ${-r} to ${r}; an o on a blank or an x on a dot is a misclassified point)`,
+  ].join('\n');
 }
 
 const data = moons(160, 0.2);
