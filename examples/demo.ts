@@ -90,8 +90,8 @@ function plot(w: number[], data: Point[], cols = 64, rows = 20, r = 2): string {
     edge,
     ...grid.map((line) => `  |${line.join('')}|`),
     edge,
-    `  o  a point of class +1 (upper moon)      ·  region the network predicts as +1`,
-    `  x  a point of class -1 (lower moon)     ' ' region the network predicts as -1`,
+    `  o  a point of class +1 (upper moon)     ·      region where the network predicts +1`,
+    `  x  a point of class -1 (lower moon)     blank  region where the network predicts -1`,
     `  (x and y from ${-r} to ${r}; an o on a blank or an x on a dot is a misclassified point)`,
   ].join('\n');
 }

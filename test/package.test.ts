@@ -117,9 +117,10 @@ describe('installed into a new project', () => {
       join(app, 'vite.config.ts'),
       [
         "import { defineConfig } from 'vite';",
-        "import dualtape from 'dualtape/vite';",
+        "import dualtape, { type DualtapeBundlerOptions } from 'dualtape/vite';",
         '',
-        "export default defineConfig({ plugins: [dualtape({ include: /src\\// })] });",
+        'const options: DualtapeBundlerOptions = { include: /src\\//, fastPath: true };',
+        'export default defineConfig({ plugins: [dualtape(options)] });',
         '',
       ].join('\n'),
     );
