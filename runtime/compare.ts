@@ -3,7 +3,7 @@
  * gradient and one reverse-mode gradient of the user's own function at the
  * user's own point, counts what reverse mode records, and says which mode is
  * cheaper there and by how much. Times are medians of several samples taken
- * in turn in this process, reported as multiples of the plain evaluation
+ * in turn in this process (plain, reverse, forward, plain, …), reported as multiples of the plain evaluation
  * (the ratio is what carries over between machines).
  */
 import { FORWARD_CHUNK, chunkWidth, grad } from './api.js';
@@ -61,9 +61,12 @@ export interface ModeComparison {
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-/** Median time of one call of `run`, in ms. */
-function time(run: () => unknown, samples: number, sampleMs: number): number {
-  // Warm up for about two samples' worth, so that the JIT has compiled what we time.
+/**
+ * A timer for `run`: warms it up for about two samples' worth (so that the
+ * JIT has compiled what we time) and sizes a sample to about `sampleMs`;
+ * each call of the result times one sample and returns ms per call.
+ */
+function sampler(run: () => unknown, sampleMs: number): () => number {
   let calls = 0;
   const t0 = now();
   do {
@@ -72,15 +75,14 @@ function time(run: () => unknown, samples: number, sampleMs: number): number {
   } while (now() - t0 < 2 * sampleMs && calls < 1e7);
   const once = Math.max((now() - t0) / calls, 1e-6);
   const reps = Math.max(1, Math.min(1e7, Math.round(sampleMs / once)));
-  const results: number[] = [];
-  for (let s = 0; s < samples; s++) {
+  return () => {
     const start = now();
     for (let r = 0; r < reps; r++) run();
-    results.push((now() - start) / reps);
-  }
-  results.sort((a, b) => a - b);
-  return results[results.length >> 1]!;
+    return (now() - start) / reps;
+  };
 }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /**
  * Compares forward and reverse mode on `f` at `args` (the argument list, as
@@ -110,10 +112,13 @@ export function compareModes<A extends unknown[]>(f: (...args: A) => number, arg
   const plain = originalOf(f);
   const plainIsOriginal = plain !== fc;
 
-  const plainMs = time(() => plain(...args), samples, sampleMs);
-  const reverseMs = time(() => reverse(...args), samples, sampleMs);
+  // Samples of the three taken in turn, so that a change in the machine's load affects all alike.
+  const timers = [sampler(() => plain(...args), sampleMs), sampler(() => reverse(...args), sampleMs), sampler(() => forward(...args), sampleMs)];
+  const times: number[][] = [[], [], []];
+  for (let s = 0; s < samples; s++) timers.forEach((sample, k) => times[k]!.push(sample()));
+  const [plainMs, reverseMs, forwardMs] = times.map(median) as [number, number, number];
+  reverse(...args);
   const stats = lastTapeStats();
-  const forwardMs = time(() => forward(...args), samples, sampleMs);
 
   // The gradients as grad shapes them: one differentiated argument alone, several in an array.
   const one = argnums === undefined ? args.length === 1 : typeof argnums === 'number';
