@@ -10,6 +10,7 @@ import { FORWARD_CHUNK, chunkWidth, grad } from './api.js';
 import { compiledOrThrow, describe, leavesOf } from './args.js';
 import { originalOf } from './registry.js';
 import { lastTapeStats } from './stats.js';
+import type { ArgIndex } from './transforms.js';
 
 export interface CompareOptions {
   /** Samples per method (median taken); default 5. */
@@ -89,7 +90,13 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
  * for `jvp`): `compareModes(loss, [params, data], { argnums: 0 })`
  * differentiates `params` alone; without argnums every argument is an input.
  */
-export function compareModes<A extends unknown[]>(f: (...args: A) => number, args: A, opts: CompareOptions = {}): ModeComparison {
+export function compareModes<A extends unknown[]>(f: (...args: A) => number, args: A, opts?: CompareOptions & { argnums?: undefined }): ModeComparison;
+export function compareModes<A extends unknown[], const N extends number | readonly number[]>(
+  f: (...args: A) => number,
+  args: A,
+  opts: CompareOptions & { argnums: N & ArgIndex<A, N> },
+): ModeComparison;
+export function compareModes(f: (...args: unknown[]) => number, args: unknown[], opts: CompareOptions = {}): ModeComparison {
   const fc = compiledOrThrow(f, 'compareModes');
   if (!Array.isArray(args)) throw new TypeError('dualtape: compareModes(f, args) takes the arguments as an array, e.g. compareModes(f, [x]).');
   const samples = opts.samples ?? 5;
@@ -102,8 +109,8 @@ export function compareModes<A extends unknown[]>(f: (...args: A) => number, arg
     );
   }
   const gradOpts = argnums === undefined ? {} : { argnums };
-  const forward = grad(f, { mode: 'forward', ...gradOpts } as never) as (...a: A) => unknown;
-  const reverse = grad(f, gradOpts as never) as (...a: A) => unknown;
+  const forward = grad(f, { mode: 'forward', ...gradOpts } as never) as (...a: unknown[]) => unknown;
+  const reverse = grad(f, gradOpts as never) as (...a: unknown[]) => unknown;
   const leaves = which.flatMap((k) => leavesOf(args[k]));
   const inputs = leaves.length;
   const width = chunkWidth(leaves.every((v) => typeof v === 'number'), inputs, FORWARD_CHUNK);

@@ -221,7 +221,7 @@ export function jacobian(f: (...args: unknown[]) => unknown, opts: JacobianOptio
 }
 
 /** `N` when every index in it is a position of the tuple `A` (or A's length is not known). */
-type ArgIndex<A extends unknown[], N> = number extends A['length']
+export type ArgIndex<A extends unknown[], N> = number extends A['length']
   ? N
   : N extends number
     ? N extends Indices<A> ? N : never

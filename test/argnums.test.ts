@@ -4,6 +4,7 @@
  * full Jacobian/Hessian, central finite differences and hand-derived formulas.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import fc from 'fast-check';
 import { hessian, jacobian } from 'dualtape';
 
 /** y_i = w_0 * x_i^2 + sin(w_1 * x_i) with data x. */
@@ -108,5 +109,33 @@ describe('hessian with argnums', () => {
     hessian(sse, { argnums: 3 });
     // @ts-expect-error: without argnums, hessian takes a function of one vector.
     hessian(sse);
+  });
+});
+
+describe('argnums, property: the listed arguments\' columns of the full Jacobian', () => {
+  const small = fc.double({ min: -2, max: 2, noNaN: true });
+  it('jacobian(f, { argnums }) is the full Jacobian restricted to those columns, in every mode', () => {
+    // f(a, b, c) = [a0 b1 c, sin(a1) + b0², c a0 b0]: every argument matters to some output.
+    const f = (a: number[], b: number[], c: number) => [a[0]! * b[1]! * c, Math.sin(a[1]!) + b[0]! ** 2, c * a[0]! * b[0]!];
+    fc.assert(
+      fc.property(
+        fc.tuple(small, small), fc.tuple(small, small), small,
+        fc.subarray([0, 1, 2], { minLength: 1 }), fc.constantFrom('forward' as const, 'reverse' as const, 'auto' as const),
+        fc.boolean(),
+        (a, b, c, chosen, mode, reversed) => {
+          const list = reversed ? [...chosen].reverse() : chosen;
+          const full = jacobian(f, { mode: 'reverse' })(a, b, c);
+          const offsets = [0, 2, 4];
+          const widths = [2, 2, 1];
+          const columns = list.flatMap((k) => Array.from({ length: widths[k]! }, (_, i) => offsets[k]! + i));
+          const part = jacobian(f, { argnums: list as [0], mode })(a, b, c);
+          const expected = full.map((row) => columns.map((j) => row[j]!));
+          expect(part.map((row) => row.length)).toEqual(expected.map((row) => row.length));
+          // The modes may sum the chain rule in another order: equal to rounding (and -0 is 0).
+          part.forEach((row, i) => row.forEach((v, j) => expect(Math.abs(v - expected[i]![j]!)).toBeLessThanOrEqual(1e-14 * (1 + Math.abs(v)))));
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
