@@ -7,7 +7,7 @@
  * and without skipLibCheck and `node --import dualtape/register` must run a
  * gradient.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -175,6 +175,20 @@ describe('installed into a new project', () => {
     expect(h[0]![1]).toBe(0);
     expect(h[1]![1]).toBe(2);
     expect(c).toBe(2);
+  }, 60_000);
+
+  it('a stack trace through the runtime points at TypeScript files the package ships', () => {
+    // grad of a function that returns a string: a TypeError thrown inside dualtape's runtime.
+    writeFileSync(
+      join(app, 'throws.ts'),
+      "import { grad } from 'dualtape';\nconst label = (x: number) => `x = ${x}`;\ngrad(label as never)(1);\n",
+    );
+    const r = spawnSync(process.execPath, ['--enable-source-maps', '--import', 'dualtape/register', 'throws.ts'], { cwd: app, encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    const frames = [...r.stderr.matchAll(/(\/[^\s()]*node_modules\/dualtape\/[^\s():]+):\d+:\d+/g)].map((m) => m[1]!);
+    const ts = frames.filter((f) => f.endsWith('.ts'));
+    expect(ts.length, r.stderr).toBeGreaterThan(0);
+    for (const f of ts) expect(existsSync(f), f).toBe(true);
   }, 60_000);
 
   it('the installed package has no source map pointing at a missing file without its content', () => {
