@@ -13,6 +13,7 @@ import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
 import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
+import { unwrapPath } from './wrappers.js';
 
 export type { DualtapeBabelOptions };
 
@@ -122,14 +123,10 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
  * Not when it holds another inline root: that copy would call grad on an uncompiled function.
  */
 function keepsOriginal(fn: NodePath, inline: readonly NodePath[], ctx: Context): boolean {
-  let arg: NodePath = fn;
-  while (arg.parentPath && (arg.parentPath.isParenthesizedExpression() || arg.parentPath.isTSAsExpression() ||
-         arg.parentPath.isTSNonNullExpression() || arg.parentPath.isTSSatisfiesExpression() || arg.parentPath.isTSTypeAssertion())) {
-    arg = arg.parentPath;
-  }
-  const call = arg.parentPath;
-  if (!call?.isCallExpression() || call.node.arguments[0] !== arg.node) return false;
-  if (ctx.entryName(call.get('callee')) !== 'compareModes') return false;
+  const call = fn.findParent((p) => p.isCallExpression() || p.isFunction() || p.isStatement());
+  if (!call?.isCallExpression()) return false;
+  const first = call.get('arguments')[0];
+  if (!first || unwrapPath(first).node !== fn.node || ctx.entryName(call.get('callee')) !== 'compareModes') return false;
   return !inline.some((other) => other !== fn && other.isDescendant(fn));
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareModes } from 'dualtape';
+import { compareModes, grad } from 'dualtape';
 
 function rosenbrock(x: number[]): number {
   let s = 0;
@@ -58,6 +58,16 @@ describe('compareModes tells the truth', () => {
     const sources = [...called].map((f) => f.toString());
     expect(sources.filter((s) => /_dt/.test(s))).toHaveLength(1);
     expect(r.modeDifference).toBeLessThan(1e-12);
+  });
+
+  it('keeps the copy behind TypeScript wrappers; none when the closure holds another inline grad', () => {
+    const wrapped = compareModes(((x: number) => x * Math.sin(x)) as (x: number) => number, [1.5], { samples: 1, sampleMs: 1 });
+    expect(wrapped.plainIsOriginal).toBe(true);
+    // A copy would call grad on an uncompiled closure: the compiled code is timed, and the summary says so.
+    const nested = compareModes((x: number) => x * grad((y: number) => x * y * y)(2), [1.5], { samples: 1, sampleMs: 1 });
+    expect(nested.plainIsOriginal).toBe(false);
+    expect(nested.summary).toContain('no uncompiled copy was kept');
+    expect(nested.modeDifference).toBeLessThan(1e-12);
   });
 
   it('reports the forward passes chunking really ran (32 directions per pass)', () => {
