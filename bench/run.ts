@@ -1,5 +1,5 @@
 /**
- * The benchmark (`npm run bench`, see README "## Performance"):
+ * The benchmark (`npm run bench`, see docs/performance.md):
  *
  *   node --expose-gc --import dualtape/register bench/run.ts [--quick] [--no-libs] [--only=rosenbrock,mlp]
  *

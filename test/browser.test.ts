@@ -14,7 +14,7 @@
  *   function maps back to its line in the TypeScript source.
  *
  * A screenshot goes to the temporary directory; with UPDATE_SCREENSHOT=1 it is
- * also written to examples/curve-fit/browser/screenshot.png (shown in the README).
+ * also written to examples/curve-fit/browser/screenshot.png (shown in docs/guide.md).
  *
  * Chromium: see test/helpers/chromium.ts (CHROMIUM, /usr/bin/chromium, or the
  * binary shipped in the npm package @sparticuz/chromium).

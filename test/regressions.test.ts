@@ -45,7 +45,7 @@ describe('regressions', () => {
   });
 
   // From a user review: an odd function written through Math.abs (the usual erf approximation)
-  // gets abs's convention (derivative 0) at exactly 0; the README's pattern without the kink is right.
+  // gets abs's convention (derivative 0) at exactly 0; the pattern without the kink (docs/guide.md, conventions) is right.
   it('odd functions: sign(x)·g(|x|) follows the abs convention at 0, x < 0 ? -g(-x) : g(x) does not', () => {
     const g = (a: number) => Math.tanh(a) + a * a; // g'(0) = 1
     const withAbs = (x: number) => (x < 0 ? -1 : 1) * g(Math.abs(x));

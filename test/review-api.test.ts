@@ -142,7 +142,7 @@ describe('bugs: silent wrong gradients', () => {
   // Repro: const a = Object.assign([2, 3], { scale: 10 });
   //   f = (x) => x[0] * x[1] * (x.scale ?? 1): f(a) = 60, valueAndGrad(f)(a) = [6, [3, 2]], expected [60, [30, 20]]
   // The argument is copied leaf by leaf; non-index properties are silently dropped.
-  // KNOWN LIMITATION (README "Limits"): differentiated arguments are copied leaf by leaf;
+  // KNOWN LIMITATION (docs/errors-and-limits.md): differentiated arguments are copied leaf by leaf;
   // finding non-index properties would cost a key scan of every array argument.
   it.fails('KNOWN LIMITATION: extra (non-index) properties of an array argument are not passed on', () => {
     const f = (x: number[] & { scale?: number }) => x[0]! * x[1]! * (x.scale ?? 1);

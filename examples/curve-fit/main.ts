@@ -5,7 +5,7 @@
  *   node --import dualtape/register examples/curve-fit/main.ts
  *
  * or bundled by Vite, Rollup, webpack or esbuild with the dualtape bundler
- * plugin (see README "Bundlers"; test/bundlers.test.ts builds it with each).
+ * plugin (see docs/bundlers.md; test/bundlers.test.ts builds it with each).
  */
 import { fitCurve, formatFit } from './fit.ts';
 
