@@ -13,6 +13,7 @@ import { grad } from 'dualtape';
 import { mlpCase, rnnCase, rosenbrockCase } from './cases.ts';
 
 const WIDTHS = [1, 4, 8, 16, 32, 64, 128];
+const loadAtStart = os.loadavg()[0]!;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,7 +61,12 @@ for (const c of cases) {
   console.log(row.join(''));
   rows.push({ workload: c.name, perDirection });
 }
-const machine = { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version };
+const machine = {
+  cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.version,
+  loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
+};
 const record = { benchmark: 'chunk', date: new Date().toISOString(), machine, widths: WIDTHS, samples: 5, rows };
 writeFileSync(new URL('./chunk.json', import.meta.url), `${JSON.stringify(record, null, 2)}\n`);
 const { updateDocs } = await import('./docs-tables.ts');

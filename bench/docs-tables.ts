@@ -63,7 +63,7 @@ interface SizeFile {
 
 interface ChunkFile {
   date: string;
-  machine: { cpuModel: string; cores: number; node: string };
+  machine: { cpuModel: string; cores: number; node: string; loadAverage?: { start: number; end: number } };
   widths: number[];
   samples: number;
   rows: { workload: string; perDirection: Record<string, number> }[];
@@ -102,7 +102,8 @@ function renderChunk(out: Tables): void {
   out.set('chunk', {
     source: 'bench/chunk.json',
     markdown: [
-      `Measured ${time(c.date)} on ${c.machine.cpuModel}, ${c.machine.cores} cores, Node ${c.machine.node}; median of ${c.samples}.`,
+      `Measured ${time(c.date)} on ${c.machine.cpuModel}, ${c.machine.cores} cores, Node ${c.machine.node}; median of ${c.samples}` +
+        (c.machine.loadAverage ? `; 1-minute load average ${c.machine.loadAverage.start.toFixed(1)}–${c.machine.loadAverage.end.toFixed(1)}.` : '.'),
       '',
       row(['workload', ...c.widths.map((w, i) => (i === 0 ? `chunk ${w}` : String(w)))]),
       row(['---', ...c.widths.map(() => '---:')]),

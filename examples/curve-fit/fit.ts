@@ -6,7 +6,7 @@
  *
  * This module is the whole computation; examples/curve-fit/main.ts prints it
  * in Node and examples/curve-fit/browser/ shows it in a page. It is plain
- * TypeScript whose only dependency is 'dualtape': every bundler setup in the
+ * TypeScript whose only dependency is 'dualtape': every bundler setup in
  * docs/bundlers.md compiles it (test/bundlers.test.ts builds it with each of them).
  */
 import { valueAndGrad } from 'dualtape';
