@@ -165,3 +165,66 @@ describe('config files: require() and import of every bundler entry', () => {
     expect(r.stdout.trim().split('\n')).toEqual(['vite function false true', 'rollup function false true', 'webpack function false true', 'esbuild function false true']);
   });
 });
+
+// ---------------------------------------------------------------------------
+// webpack + ts-loader, type-checking and transpileOnly
+// ---------------------------------------------------------------------------
+
+describe('webpack + ts-loader', () => {
+  // ts-loader needs TypeScript's JavaScript API, which TypeScript 7 (this repository's
+  // compiler) does not have: the projects name TypeScript 5 (`compiler: 'typescript5'`, an
+  // npm alias). A project with typescript@5 installed writes nothing.
+  const files = (transpileOnly: boolean, options: { module?: string; main?: string } = {}) => ({
+    'package.json': JSON.stringify({ name: 'app-ts-loader', private: true }),
+    'tsconfig.json': JSON.stringify({
+      compilerOptions: { strict: true, target: 'ES2022', module: options.module ?? 'ESNext', moduleResolution: 'Bundler', skipLibCheck: true },
+      include: ['src'],
+    }),
+    // A helper module with typed parameters: dualtape's twins of it have none (TS7006 if checked).
+    'src/model.ts': `'use differentiable';\n\nexport function cube(x: number): number {\n  return x * x * x;\n}\n`,
+    'src/main.ts':
+      options.main ??
+      MAIN_TS.replace(`import { grad } from 'dualtape';`, `import { grad } from 'dualtape';\nimport { cube } from './model';`).replace('x * x * x', 'cube(x)'),
+    'build.mjs': `import webpack from 'webpack';
+import dualtape from 'dualtape/webpack';
+import { join } from 'node:path';
+
+webpack({
+  mode: 'production', target: 'node20', entry: './src/main.ts', context: process.cwd(), devtool: 'source-map',
+  output: { path: join(process.cwd(), 'out'), filename: 'main.mjs', module: true, chunkFormat: 'module', library: { type: 'module' } },
+  experiments: { outputModule: true }, optimization: { minimize: false },
+  resolve: { extensions: ['.ts', '.js'] },
+  module: { rules: [{ test: /\\.ts$/, exclude: /node_modules/, loader: 'ts-loader', options: { compiler: 'typescript5', transpileOnly: ${transpileOnly} } }] },
+  plugins: [dualtape()],
+}, (error, stats) => {
+  if (error || stats.hasErrors()) { console.error(error ?? stats.toString('errors-only')); process.exitCode = 1; }
+});
+`,
+  });
+
+  it.each([false, true])('transpileOnly: %s — builds, and the bundle prints the right gradient', (transpileOnly) => {
+    const dir = project(ws.root, `ts-loader-${transpileOnly}`, files(transpileOnly));
+    const built = run(dir, ['build.mjs']);
+    expect(built.status, output(built)).toBe(0);
+    expect(output(built)).not.toMatch(/error|TS\d{4}/i);
+    const r = run(dir, ['--enable-source-maps', 'out/main.mjs']);
+    expect(r.status, output(r)).toBe(0);
+    expectGradient(r.stdout);
+  });
+
+  it('type-checking: the user’s own type errors are still reported (ts-loader checks the original source)', () => {
+    const main = `import { grad } from 'dualtape';\nconst s: string = grad((x: number) => x * x)(1);\nconsole.log(s);\n`;
+    const dir = project(ws.root, 'ts-loader-type-error', files(false, { main }));
+    const built = run(dir, ['build.mjs']);
+    expect(built.status, output(built)).toBe(1);
+    expect(output(built)).toMatch(/TS2322: Type 'number' is not assignable to type 'string'/);
+    expect(output(built)).toContain('src/main.ts');
+  });
+
+  it('type-checking with "module": "CommonJS": refused with what to change', () => {
+    const dir = project(ws.root, 'ts-loader-commonjs', files(false, { module: 'CommonJS' }));
+    const built = run(dir, ['build.mjs']);
+    expect(built.status, output(built)).toBe(1);
+    expect(output(built)).toMatch(/ts-loader emitted CommonJS .* Set "module": "ESNext"/);
+  });
+});
