@@ -307,3 +307,126 @@ console.log(JSON.stringify({ tool: '${tool}', g: grad(f)(${X}), decorated: new M
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).decorated).toBe(8); // 2 · (3 + 1)
   });
 });
+
+// ---------------------------------------------------------------------------
+// node --import dualtape/register: the files TypeScript users have
+// ---------------------------------------------------------------------------
+
+describe('node --import dualtape/register', () => {
+  const pkg = (type: 'module' | 'commonjs' = 'module') => JSON.stringify({ name: 'app', private: true, type });
+  const register = (dir: string, file: string) => run(dir, ['--import', 'dualtape/register', file]);
+
+  it('.tsx: JSX compiled as tsconfig "jsx" says (classic factory here), in a module that uses dualtape', () => {
+    const dir = project(ws.root, 'register-tsx', {
+      'package.json': pkg(),
+      'tsconfig.json': JSON.stringify({ compilerOptions: { jsx: 'react', jsxFactory: 'h', strict: true } }),
+      'src/main.tsx': `import { grad } from 'dualtape';
+const h = (tag: string, _props: unknown, ...children: unknown[]) => \`<\${tag}>\${children.join('')}</\${tag}>\`;
+export function f(x: number): number {
+  return x * x * x + Math.sin(x);
+}
+const g: number = grad(f)(${X});
+console.log(JSON.stringify({ tool: 'tsx', g }));
+console.log(<p><b>{g.toFixed(3)}</b></p>);
+`,
+    });
+    const r = register(dir, 'src/main.tsx');
+    expect(r.status, output(r)).toBe(0);
+    expectGradient(r.stdout, 'tsx');
+    expect(r.stdout).toContain(`<p><b>${HAND.toFixed(3)}</b></p>`);
+  });
+
+  it('.tsx with the automatic runtime (react-jsx, jsxImportSource)', () => {
+    const dir = project(ws.root, 'register-tsx-automatic', {
+      'package.json': pkg(),
+      'tsconfig.json': JSON.stringify({ compilerOptions: { jsx: 'react-jsx', jsxImportSource: 'mini' } }),
+      'node_modules/mini/package.json': JSON.stringify({ name: 'mini', type: 'module', exports: { './jsx-runtime': './jsx-runtime.js' } }),
+      'node_modules/mini/jsx-runtime.js': `export const jsx = (tag, props) => \`<\${tag}>\${[].concat(props.children ?? []).join('')}</\${tag}>\`;\nexport const jsxs = jsx;\nexport const Fragment = 'frag';\n`,
+      'main.tsx': `import { grad } from 'dualtape';\nconst d = grad((x: number) => x * x)(3);\nconsole.log(<i>{d}</i>);\n`,
+    });
+    const r = register(dir, 'main.tsx');
+    expect(r.status, output(r)).toBe(0);
+    expect(r.stdout.trim()).toBe('<i>6</i>');
+  });
+
+  it('tsconfig "paths" (with "extends"): a helper module imported through an alias', () => {
+    const dir = project(ws.root, 'register-paths', {
+      'package.json': pkg(),
+      'tsconfig.base.json': JSON.stringify({ compilerOptions: { paths: { '@lib/*': ['./lib/*'], '#model': ['./lib/model.ts'] } } }),
+      'tsconfig.json': JSON.stringify({ extends: './tsconfig.base.json', compilerOptions: { strict: true } }),
+      'lib/model.ts': `'use differentiable';\n\nexport function cube(x: number): number {\n  return x * x * x;\n}\n`,
+      'lib/sine.ts': `'use differentiable';\n\nexport const sine = (x: number): number => Math.sin(x);\n`,
+      'src/main.ts': `import { grad } from 'dualtape';\nimport { cube } from '#model';\nimport { sine } from '@lib/sine';\n\nexport function f(x: number): number {\n  return cube(x) + sine(x);\n}\nconsole.log(JSON.stringify({ tool: 'paths', g: grad(f)(${X}) }));\n`,
+    });
+    const r = register(dir, 'src/main.ts');
+    expect(r.status, output(r)).toBe(0);
+    expectGradient(r.stdout, 'paths');
+  });
+
+  it('`using` and `await using` declarations run on Node 20 (lowered)', () => {
+    const dir = project(ws.root, 'register-using', {
+      'package.json': pkg(),
+      'main.ts': `import { grad } from 'dualtape';
+const log: string[] = [];
+function resource(name: string) {
+  return { [Symbol.dispose]() { log.push('dispose ' + name); } };
+}
+{
+  using a = resource('a');
+  await using b = { async [Symbol.asyncDispose]() { log.push('async dispose b'); } };
+  log.push('grad ' + grad((x: number) => x * x)(3));
+}
+console.log(log.join(', '));
+`,
+    });
+    const r = register(dir, 'main.ts');
+    expect(r.status, output(r)).toBe(0);
+    expect(r.stdout.trim()).toBe('grad 6, async dispose b, dispose a');
+  });
+
+  it('.cts: types stripped, run as CommonJS (require and import of it)', () => {
+    const dir = project(ws.root, 'register-cts', {
+      'package.json': pkg(),
+      'lib.cts': `import { basename } from 'node:path';\nconst scale: number = 3;\nexport = { scale, name: basename(__filename) };\n`,
+      'main.cts': `const lib: { scale: number; name: string } = require('./lib.cts');\nconsole.log('cts', lib.scale, lib.name);\n`,
+      'main.mts': `import lib from './lib.cjs';\nconsole.log('mts', lib.scale);\n`,
+    });
+    const a = register(dir, 'main.cts');
+    expect(a.status, output(a)).toBe(0);
+    expect(a.stdout.trim()).toBe('cts 3 lib.cts');
+    const b = register(dir, 'main.mts');
+    expect(b.status, output(b)).toBe(0);
+    expect(b.stdout.trim()).toBe('mts 3');
+  });
+
+  it.each(['main.cjs', 'main.cts'])('%s that uses dualtape: one clear error saying what to use', (file) => {
+    const dir = project(ws.root, `register-${file.replace('.', '-')}`, {
+      'package.json': pkg('commonjs'),
+      [file]: `const { grad } = require('dualtape');\nconsole.log(grad((x${file.endsWith('.cts') ? ': number' : ''}) => x * x)(3));\n`,
+    });
+    const r = register(dir, file);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${join(dir, file)}: dualtape/register compiles ES modules only, and this CommonJS file uses dualtape`);
+    expect(r.stderr).toContain('Rename it to .mts');
+    expect(r.stderr).not.toMatch(/node:internal\/modules\/esm\/hooks|\/register\/hooks\.js/);
+  });
+
+  it('a build error: the message and the code frame, no stack from inside Babel', () => {
+    const dir = project(ws.root, 'register-error', {
+      'package.json': pkg(),
+      'bad.ts': `import { grad } from 'dualtape';\n\nexport const g = grad(async (x: number) => x);\n`,
+      'syntax.ts': `const x: number = ;\n`,
+    });
+    const r = register(dir, 'bad.ts');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${join(dir, 'bad.ts')}:3:23: dualtape cannot differentiate an async function`);
+    expect(r.stderr).toContain('> 3 | export const g = grad(async (x: number) => x);');
+    expect(r.stderr).not.toMatch(/@babel|gensync|SyntaxError \[Error\]|BABEL_TRANSFORM_ERROR|code: '/);
+    // (The only frame is the user's file.)
+    expect(r.stderr.match(/^\s+at .*$/gm)).toEqual([`    at ${join(dir, 'bad.ts')}:3:23`]);
+    const s = register(dir, 'syntax.ts');
+    expect(s.status).toBe(1);
+    expect(s.stderr).toContain(`${join(dir, 'syntax.ts')}:1:19: Unexpected token`);
+    expect(s.stderr).not.toMatch(/@babel|gensync/);
+  });
+});
