@@ -430,3 +430,107 @@ console.log(log.join(', '));
     expect(s.stderr).not.toMatch(/@babel|gensync/);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Vite in the browser: a cold dev start, and a Web Worker in dev and in build
+// ---------------------------------------------------------------------------
+
+describe('Vite in Chromium: cold dev start and a Web Worker', () => {
+  const files = {
+    'package.json': JSON.stringify({ name: 'app-vite-worker', private: true, type: 'module' }),
+    'vite.config.mjs': `import dualtape from 'dualtape/vite';\nexport default { plugins: [dualtape()], logLevel: 'info', build: { target: 'es2022' } };\n`,
+    'index.html': `<!doctype html>\n<html><body><script type="module" src="/src/main.ts"></script></body></html>\n`,
+    'src/main.ts': `import { grad } from 'dualtape';
+
+export function f(x: number): number {
+  return x * x * x + Math.sin(x);
+}
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const fromWorker = new Promise((resolve) => { worker.onmessage = (e: MessageEvent) => resolve(e.data); });
+(window as unknown as { result: unknown }).result = fromWorker.then((w) => ({ main: grad(f)(${X}), worker: w }));
+`,
+    'src/worker.ts': `import { grad } from 'dualtape';
+
+function f(x: number): number {
+  return x * x * x + Math.sin(x);
+}
+try {
+  self.postMessage(grad(f)(${X}));
+} catch (error) {
+  self.postMessage(String(error)); // an uncompiled worker says so
+}
+`,
+  };
+
+  /** Opens `url`; returns what the page computed, the HTTP statuses seen and how often the page navigated. */
+  async function open(url: string) {
+    const { launchChromium } = await import('./helpers/chromium.ts');
+    // A browser per page: the registry Chromium runs as one process, which closing a page ends.
+    const browser = await launchChromium();
+    const page = await browser.newPage();
+    const statuses: string[] = [];
+    let navigations = 0;
+    page.on('response', (response) => statuses.push(`${response.status()} ${new URL(response.url()).pathname}`));
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations++;
+    });
+    await page.goto(url);
+    const result = (await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, undefined, { timeout: 30_000 })
+      .then(() => page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result))) as { main: number; worker: number | string };
+    // A dependency found late makes Vite reload the page shortly after: give it the time.
+    await page.waitForTimeout(1500);
+    await browser.close();
+    return { result, statuses, navigations };
+  }
+
+  const expectRight = (result: { main: number; worker: number | string }) => {
+    for (const g of [result.main, result.worker]) {
+      expect(typeof g, String(g)).toBe('number');
+      expect(Math.abs((g as number) - HAND)).toBeLessThan(1e-12);
+      expect(Math.abs((g as number) - FD)).toBeLessThan(1e-6);
+    }
+  };
+
+  it('dev, cold start (no dependency cache): the first load succeeds, no 504, no reload; the worker is compiled', async () => {
+    const dir = project(ws.root, 'vite-dev', files);
+    const { createServer } = await import('vite');
+    const logs: string[] = [];
+    const server = await createServer({
+      root: dir,
+      configFile: join(dir, 'vite.config.mjs'),
+      server: { port: 0, host: '127.0.0.1' },
+      customLogger: {
+        info: (m) => logs.push(m), warn: (m) => logs.push(m), warnOnce: (m) => logs.push(m), error: (m) => logs.push(m),
+        clearScreen: () => {}, hasErrorLogged: () => false, hasWarned: false,
+      },
+    });
+    try {
+      await server.listen();
+      const url = server.resolvedUrls!.local[0]!;
+      const { result, statuses, navigations } = await open(url);
+      expect(statuses.filter((s) => !s.startsWith('200') && !s.startsWith('304')), statuses.join('\n')).toEqual([]);
+      expect(navigations).toBe(1);
+      expect(logs.join('\n')).not.toMatch(/reload|new dependencies/i);
+      expectRight(result);
+      // The worker module as Vite serves it: compiled by dualtape.
+      const worker = await (await fetch(new URL('/src/worker.ts', url))).text();
+      expect(worker).toMatch(/dualtape_ops|dualtape\/ops/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('build: the worker is compiled too (worker.plugins), and runs in Chromium', async () => {
+    const dir = project(ws.root, 'vite-build', files);
+    const built = run(dir, ['build'], { bin: 'vite' });
+    expect(built.status, output(built)).toBe(0);
+    const { preview } = await import('vite');
+    const server = await preview({ root: dir, configFile: join(dir, 'vite.config.mjs'), preview: { port: 0, host: '127.0.0.1' }, logLevel: 'silent' });
+    try {
+      const { result } = await open(server.resolvedUrls!.local[0]!);
+      expectRight(result);
+    } finally {
+      await server.close();
+    }
+  });
+});
