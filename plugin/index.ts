@@ -47,6 +47,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
         }
       }
     }
+    collectDynamicImports(program, runtime, entrySpecifiers, namespaceSpecifiers);
     const fileDirective = fileHasDirective(program.node);
     if (entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
 
@@ -112,6 +113,39 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     },
   };
 });
+
+/**
+ * `const { grad } = await import('dualtape')` and `const dt = await import('dualtape')`
+ * (a const, anywhere): entry points and namespaces like their static forms.
+ * Keys: the bound identifier (destructuring) or the declarator (namespace).
+ */
+function collectDynamicImports(
+  program: NodePath<BabelTypes.Program>,
+  runtime: string,
+  entrySpecifiers: Map<object, string>,
+  namespaceSpecifiers: Set<object>,
+): void {
+  program.traverse({
+    VariableDeclarator(path) {
+      const { id, init } = path.node;
+      const decl = path.parentPath;
+      if (!decl.isVariableDeclaration() || decl.node.kind !== 'const') return;
+      const awaited = init?.type === 'AwaitExpression' ? init.argument : undefined;
+      const isImport =
+        (awaited?.type === 'CallExpression' && awaited.callee.type === 'Import') || awaited?.type === 'ImportExpression';
+      const source = awaited?.type === 'CallExpression' ? awaited.arguments[0] : awaited?.type === 'ImportExpression' ? awaited.source : undefined;
+      if (!isImport || source?.type !== 'StringLiteral' || source.value !== runtime) return;
+      if (id.type === 'Identifier') namespaceSpecifiers.add(path.node);
+      else if (id.type === 'ObjectPattern') {
+        for (const p of id.properties) {
+          if (p.type !== 'ObjectProperty' || p.computed || p.value.type !== 'Identifier') continue;
+          const name = p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
+          if (name !== undefined && ENTRY_POINTS.has(name)) entrySpecifiers.set(p.value, name);
+        }
+      }
+    },
+  });
+}
 
 /** Does this method use `super` (which only works in a method, not a function)? */
 function usesSuper(fn: NodePath): boolean {
