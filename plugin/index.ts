@@ -37,8 +37,12 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
 
     const entrySpecifiers = new Map<object, string>();
     const namespaceSpecifiers = new Set<object>();
+    // Any value import from the runtime (also a bare `import 'dualtape'`) opts the module in:
+    // its functions passed by name to other calls are twinned (`train(loss)`).
+    let importsRuntime = false;
     for (const s of body) {
       if (!t.isImportDeclaration(s) || s.source.value !== runtime || s.importKind === 'type') continue;
+      importsRuntime = true;
       for (const spec of s.specifiers) {
         if (t.isImportNamespaceSpecifier(spec)) namespaceSpecifiers.add(spec);
         else if (t.isImportSpecifier(spec) && spec.importKind !== 'type') {
@@ -49,7 +53,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     }
     collectDynamicImports(program, runtime, entrySpecifiers, namespaceSpecifiers);
     const fileDirective = fileHasDirective(program.node);
-    if (entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
+    if (!importsRuntime && entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
 
     const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers, options.fastPath !== false);
     const roots = collectRoots(program, ctx, fileDirective);

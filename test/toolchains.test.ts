@@ -83,7 +83,7 @@ function configFiles(bundler: string, kind: 'cjs' | 'mjs'): { files: Record<stri
             check,
             `${exportConfig} {`,
             `  input: 'src/main.ts',`,
-            `  output: { file: 'out/main.mjs', format: 'es' },`,
+            `  output: { dir: 'out', format: 'es', entryFileNames: 'main.mjs' },`,
             `  plugins: [dualtape(), nodeResolve({ extensions: ['.ts', '.js'] })],`,
             `};`,
           ].join('\n'),
@@ -532,5 +532,76 @@ try {
     } finally {
       await server.close();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// One rule for which modules are compiled, the same through every entry
+// ---------------------------------------------------------------------------
+
+describe('which modules are compiled: the same fixture set through register and every bundler', () => {
+  // Plain JavaScript syntax in .ts files: a module dualtape does not compile reaches
+  // Rollup and webpack (which have no TypeScript step here) as it is.
+  const FIXTURES: Record<string, string> = {
+    'src/lib.ts': `import { grad } from 'dualtape';\nexport function train(loss, x) {\n  return grad(loss)(x);\n}\n`,
+    // Imports grad: compiled.
+    'src/cases/static.ts': `import { grad } from 'dualtape';\nexport const run = () => grad((x) => x * x * x)(2);\n`,
+    // The directive on the line of the opening brace: compiled.
+    'src/cases/cube.ts': `export const cube = (x) => { 'use differentiable'; return x * x * x; };\n`,
+    'src/cases/same-line.ts': `import { train } from '../lib';\nimport { cube } from './cube';\nexport const run = () => train(cube, 2);\n`,
+    // Hands a function to a library that calls grad, imports nothing from dualtape: not compiled.
+    'src/cases/train-no-import.ts': `import { train } from '../lib';\nfunction loss(x) {\n  return x * x * x;\n}\nexport const run = () => train(loss, 2);\n`,
+    // The same with \`import 'dualtape'\`: compiled (loss is twinned, train finds it).
+    'src/cases/train-bare-import.ts': `import 'dualtape';\nimport { train } from '../lib';\nfunction loss(x) {\n  return x * x * x;\n}\nexport const run = () => train(loss, 2);\n`,
+    // Lazy loading: the dynamic import is recognized.
+    'src/cases/dynamic.ts': `export async function run() {\n  const { grad } = await import('dualtape');\n  const dt = await import('dualtape');\n  return grad((x) => x * x * x)(2) + dt.grad((x) => x * x)(1);\n}\n`,
+    // The words in a string only: not compiled (and nothing to compile).
+    'src/cases/string-only.ts': `const text = "import { grad } from 'dualtape'";\nexport const run = () => text.length;\n`,
+    'src/main.ts': `import * as staticCase from './cases/static';
+import * as sameLine from './cases/same-line';
+import * as trainNoImport from './cases/train-no-import';
+import * as trainBareImport from './cases/train-bare-import';
+import * as dynamic from './cases/dynamic';
+import * as stringOnly from './cases/string-only';
+const cases = { static: staticCase, 'same-line': sameLine, 'train-no-import': trainNoImport, 'train-bare-import': trainBareImport, dynamic, 'string-only': stringOnly };
+for (const [name, c] of Object.entries(cases)) {
+  try {
+    console.log(name + ': ' + (await c.run()));
+  } catch (error) {
+    console.log(name + ': ' + (/did not compile/.test(String(error)) ? 'not compiled' : String(error)));
+  }
+}
+`,
+  };
+  const EXPECTED = ['static: 12', 'same-line: 12', 'train-no-import: not compiled', 'train-bare-import: 12', 'dynamic: 14', `string-only: ${"import { grad } from 'dualtape'".length}`].join('\n');
+
+  it('the rule, in process: which fixture modules compiles() selects', async () => {
+    const { compiles } = await import('../bundler/compile.ts');
+    const selected = Object.entries(FIXTURES).filter(([path, code]) => compiles(`/app/${path}`, code)).map(([path]) => path);
+    expect(selected).toEqual(['src/lib.ts', 'src/cases/static.ts', 'src/cases/cube.ts', 'src/cases/train-bare-import.ts', 'src/cases/dynamic.ts']);
+    expect(compiles('/app/node_modules/x/a.ts', FIXTURES['src/cases/static.ts']!)).toBe(false);
+    expect(compiles('/app/src/a.css', FIXTURES['src/cases/static.ts']!)).toBe(false);
+    expect(compiles('/app/a.ts', `const f = function (x) {"use differentiable"\n  return x; };`)).toBe(true);
+    expect(compiles('/app/a.ts', `console.log('use differentiable');`)).toBe(false);
+  });
+
+  const ENTRIES = ['register', 'vite', 'rollup', 'webpack', 'esbuild'];
+  it.each(ENTRIES)('%s: the same outcome for every fixture', (entry) => {
+    const config = entry === 'register' ? undefined : configFiles(entry, 'mjs');
+    const dir = project(ws.root, `rule-${entry}`, {
+      'package.json': JSON.stringify({ name: 'app-rule', private: true, ...(entry === 'register' ? { type: 'module' } : {}) }),
+      ...FIXTURES,
+      ...(config?.files ?? {}),
+    });
+    let r;
+    if (config) {
+      const built = run(dir, config.build, config.bin ? { bin: config.bin } : {});
+      expect(built.status, output(built)).toBe(0);
+      r = run(dir, ['out/main.mjs']);
+    } else {
+      r = run(dir, ['--import', 'dualtape/register', 'src/main.ts']);
+    }
+    expect(r.status, output(r)).toBe(0);
+    expect(r.stdout.trim()).toBe(EXPECTED);
   });
 });
