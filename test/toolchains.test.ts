@@ -13,10 +13,10 @@
  * Every program prints the gradient of f(x) = x³ + sin x at x = 0.5; the
  * tests check it against the hand-derived 3x² + cos x and central differences.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { output, project, run, workspace } from './helpers/project.ts';
+import { installDualtape, output, project, repo, run, workspace } from './helpers/project.ts';
 
 const ws = workspace('toolchains');
 afterAll(() => ws.cleanup());
@@ -603,5 +603,59 @@ for (const [name, c] of Object.entries(cases)) {
     }
     expect(r.status, output(r)).toBe(0);
     expect(r.stdout.trim()).toBe(EXPECTED);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Two copies of dualtape
+// ---------------------------------------------------------------------------
+
+describe('two copies of dualtape (a library with its own copy)', () => {
+  it('the runtime version constant is the package version', async () => {
+    const { VERSION } = await import('../runtime/copies.ts');
+    const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string };
+    expect(VERSION).toBe(version);
+  });
+
+  it('the error names both copies and the fix; after deduping the same program works', async () => {
+    // A library precompiled with dualtape/babel, shipped with its own copy of dualtape.
+    const { transformAsync } = await import('@babel/core');
+    const compiled = await transformAsync(`'use differentiable';\nexport function cube(x) {\n  return x * x * x;\n}\n`, {
+      babelrc: false,
+      configFile: false,
+      plugins: [join(repo, 'dist/plugin/index.js')],
+    });
+    const dir = project(ws.root, 'two-copies', {
+      'package.json': JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { dualtape: '*', mylib: '*' } }),
+      'node_modules/mylib/package.json': JSON.stringify({ name: 'mylib', type: 'module', exports: './index.js', dependencies: { dualtape: '*' } }),
+      'node_modules/mylib/index.js': compiled!.code!,
+      'main.mjs': `import { grad } from 'dualtape';\nimport { cube } from 'mylib';\nconsole.log('grad', grad(cube)(2));\n`,
+    });
+    installDualtape(join(dir, 'node_modules/mylib/node_modules/dualtape'));
+
+    const r = run(dir, ['main.mjs']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('which the dualtape Babel plugin did not compile');
+    expect(r.stderr).toContain('Note: 2 copies of dualtape are loaded (0.1.0 at file://');
+    expect(r.stderr).toContain(`${join(dir, 'node_modules/mylib/node_modules/dualtape')}`);
+    expect(r.stderr).toContain(`${join(ws.root, 'node_modules/dualtape')}`);
+    expect(r.stderr).toMatch(/npm ls dualtape.*npm dedupe.*peerDependencies/s);
+
+    // The fix: one copy (what `npm dedupe` leaves when the versions agree).
+    rmSync(join(dir, 'node_modules/mylib/node_modules'), { recursive: true });
+    const fixed = run(dir, ['main.mjs']);
+    expect(fixed.status, output(fixed)).toBe(0);
+    expect(fixed.stdout.trim()).toBe('grad 12');
+  });
+
+  it('one copy: the same error carries no note about copies', () => {
+    const dir = project(ws.root, 'one-copy', {
+      'package.json': JSON.stringify({ name: 'app', private: true, type: 'module' }),
+      'main.mjs': `import { grad } from 'dualtape';\ngrad((x) => x * x)(2);\n`,
+    });
+    const r = run(dir, ['main.mjs']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('which the dualtape Babel plugin did not compile');
+    expect(r.stderr).not.toContain('copies of dualtape');
   });
 });
