@@ -1,16 +1,26 @@
 /**
  * The dualtape bundler plugin, written once against unplugin: `dualtape/vite`,
  * `dualtape/rollup`, `dualtape/webpack` and `dualtape/esbuild` are thin
- * entries over this factory.
+ * entries over this factory (and `bundler/*.cts` their CommonJS twins).
  *
- * Its one hook is `transform`: a module that imports dualtape (or contains a
- * 'use differentiable' directive) is run through @babel/core with
+ * Its main hook is `transform`: a module that the shared rule selects
+ * (bundler/compile.ts: it imports dualtape, statically or dynamically, or has
+ * a 'use differentiable' directive) is run through @babel/core with
  * @babel/preset-typescript (for .ts/.tsx/.mts/.cts files) and the dualtape
- * Babel plugin, returning the code and its source map. Everything else —
- * other modules, anything under node_modules, dualtape's own runtime — is
- * left to the bundler untouched, so TypeScript files that do not use dualtape
- * still need the bundler's usual TypeScript handling (Vite and esbuild strip
- * types themselves; for Rollup and webpack see the README).
+ * Babel plugin, parsed with the decorators the nearest tsconfig.json asks
+ * for, returning the code and its source map. Everything else — other
+ * modules, anything under node_modules, dualtape's own runtime — is left to
+ * the bundler untouched, so TypeScript files that do not use dualtape still
+ * need the bundler's usual TypeScript handling (docs/toolchains.md).
+ *
+ * Per bundler:
+ * - Vite: the plugin adds a copy of itself to `worker.plugins` (Vite builds
+ *   Web Workers with those only) and, in dev, `dualtape` and `dualtape/ops`
+ *   to `optimizeDeps.include` (the compiled code imports `dualtape/ops`,
+ *   which the dependency scan cannot see: a cold start would reload).
+ * - webpack: before the TypeScript loader (`enforce: 'pre'`), except behind
+ *   ts-loader in its type-checking mode, which must see the user's own
+ *   source: then after it (`'post'`), on its JavaScript output.
  *
  * A build error of the plugin (an unsupported construct, a syntax error)
  * becomes the bundler's error: the plugin's message with Babel's code frame
