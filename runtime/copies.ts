@@ -20,7 +20,19 @@ interface Copy {
 const KEY = Symbol.for('dualtape.copies');
 const registry = globalThis as { [KEY]?: Copy[] };
 const copies = (registry[KEY] ??= []);
-const location = import.meta.url;
+/**
+ * Where this file is, read off a stack trace (no `import.meta`: the runtime is
+ * also compiled to CommonJS, by babel-jest for one). 'unknown' when the
+ * engine gives no stack; such copies are not told apart.
+ */
+function ownLocation(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(1);
+  const frame = frames.find((line) => /copies\.[cm]?[jt]s/.test(line)) ?? frames[0] ?? '';
+  const at = /\(?((?:file:\/\/|https?:\/\/|\/|[A-Za-z]:\\)[^()\s]*?)(?::\d+){1,2}\)?\s*$/.exec(frame.trim());
+  return at?.[1] ?? 'unknown';
+}
+
+const location = ownLocation();
 if (!copies.some((c) => c.location === location)) copies.push({ version: VERSION, location });
 
 /** The copies of dualtape loaded in this program (version and location), this one included. */
@@ -34,7 +46,7 @@ export function loadedCopies(): readonly Copy[] {
  */
 export function otherCopiesNote(): string {
   if (copies.length < 2) return '';
-  const list = copies.map((c) => `${c.version} at ${c.location.replace(/\/(?:dist\/)?runtime\/copies\.[jt]s$/, '')}`).join('; ');
+  const list = copies.map((c) => `${c.version} at ${c.location.replace(/[\\/](?:dist[\\/])?runtime[\\/]copies\.[cm]?[jt]s$/, '')}`).join('; ');
   return (
     ` Note: ${copies.length} copies of dualtape are loaded (${list}). Functions compiled against one copy ` +
     `are unknown to another, which is the likely cause. Install one copy: \`npm ls dualtape\` shows which ` +
