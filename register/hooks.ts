@@ -4,8 +4,9 @@
  *
  * - `resolve`: `./helper.js` falls back to `./helper.ts` when no .js file
  *   exists (and `.mjs` -> `.mts`, `.cjs` -> `.cts`, `.jsx` -> `.tsx`);
- *   extensionless relative imports try `.ts` / `.tsx` / `/index.ts`; bare
- *   specifiers that the nearest tsconfig.json maps with `paths` resolve there.
+ *   extensionless relative imports try `.ts` / `.tsx` / `/index.ts`; a bare
+ *   specifier that Node cannot resolve is looked up in the nearest
+ *   tsconfig.json's `paths`.
  * - `load`: TypeScript files (.ts .mts .tsx) are compiled by Babel to ES
  *   modules with an inline source map: types stripped, JSX, decorators and
  *   `using` declarations lowered, and the dualtape plugin applied to the
@@ -64,14 +65,20 @@ export async function resolve(specifier: string, context: ResolveContext, nextRe
     return nextResolve(found && found !== path ? pathToFileURL(found).href : specifier, context);
   }
   if (isBare(specifier)) {
-    // tsconfig `paths` (with `extends` applied), as TypeScript resolves them.
-    const tsconfig = tsconfigOf(fileURLToPath(parent));
-    const matcher = tsconfig && pathsMatcher(tsconfig);
-    if (matcher) {
-      for (const candidate of matcher(specifier)) {
+    // tsconfig `paths` (with `extends` applied), for what Node cannot resolve itself: an
+    // installed package (or the package's own name) keeps Node's resolution.
+    try {
+      return await nextResolve(specifier, context);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_PACKAGE_IMPORT_NOT_DEFINED') throw error;
+      const tsconfig = tsconfigOf(fileURLToPath(parent));
+      const matcher = tsconfig && pathsMatcher(tsconfig);
+      for (const candidate of matcher ? matcher(specifier) : []) {
         const found = typescriptFor(candidate);
         if (found) return nextResolve(pathToFileURL(found).href, context);
       }
+      throw error;
     }
   }
   return nextResolve(specifier, context);
