@@ -97,10 +97,11 @@ const toText = (source: string | ArrayBuffer | Uint8Array) =>
 export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
   const candidate = isFile(url) && !url.includes('/node_modules/') && !url.startsWith(OWN_DIST);
   const path = candidate ? fileURLToPath(url) : '';
-  const isTs = TS_ESM.test(path);
+  // TypeScript and JSX always need Babel; plain JavaScript only when dualtape compiles it.
+  const isTs = TS_ESM.test(path) || path.endsWith('.jsx');
   if (!candidate || !(isTs || JS_ESM.test(path) || COMMONJS.test(path))) return nextLoad(url, context);
 
-  // Node does not know .ts/.cts: ask for a format so the default loader just reads the file.
+  // Node does not know .ts/.tsx/.jsx/.cts: ask for a format so the default loader just reads the file.
   const commonjs = COMMONJS.test(path);
   const loaded = await nextLoad(url, isTs ? { ...context, format: 'module' } : path.endsWith('.cts') ? { ...context, format: 'commonjs' } : context);
   // (Node's loader leaves a CommonJS source to require() unless asked: read it ourselves.)

@@ -336,11 +336,12 @@ describe('node --import dualtape/register', () => {
   const pkg = (type: 'module' | 'commonjs' = 'module') => JSON.stringify({ name: 'app', private: true, type });
   const register = (dir: string, file: string) => run(dir, ['--import', 'dualtape/register', file]);
 
-  it('.tsx: JSX compiled as tsconfig "jsx" says (classic factory here), in a module that uses dualtape', () => {
+  it('.tsx and .jsx: JSX compiled as tsconfig "jsx" says (classic factory here), in modules that use dualtape', () => {
     const dir = project(ws.root, 'register-tsx', {
       'package.json': pkg(),
       'tsconfig.json': JSON.stringify({ compilerOptions: { jsx: 'react', jsxFactory: 'h', strict: true } }),
       'src/main.tsx': `import { grad } from 'dualtape';
+import { note } from './note.jsx';
 const h = (tag: string, _props: unknown, ...children: unknown[]) => \`<\${tag}>\${children.join('')}</\${tag}>\`;
 export function f(x: number): number {
   return x * x * x + Math.sin(x);
@@ -348,12 +349,16 @@ export function f(x: number): number {
 const g: number = grad(f)(${X});
 console.log(JSON.stringify({ tool: 'tsx', g }));
 console.log(<p><b>{g.toFixed(3)}</b></p>);
+console.log(note(grad((x: number) => x * x)(3)));
 `,
+      // A .jsx module (plain JavaScript with JSX) that uses dualtape itself.
+      'src/note.jsx': `import { grad } from 'dualtape';\nconst h = (tag, _props, ...children) => \`<\${tag}>\${children.join('')}</\${tag}>\`;\nexport const note = (d) => <i>{d + grad((x) => 2 * x)(1)}</i>;\n`,
     });
     const r = register(dir, 'src/main.tsx');
     expect(r.status, output(r)).toBe(0);
     expectGradient(r.stdout, 'tsx');
     expect(r.stdout).toContain(`<p><b>${HAND.toFixed(3)}</b></p>`);
+    expect(r.stdout).toContain('<i>8</i>'); // 6 + 2
   });
 
   it('.tsx with the automatic runtime (react-jsx, jsxImportSource)', () => {
