@@ -42,7 +42,8 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     let importsRuntime = false;
     for (const s of body) {
       if (!t.isImportDeclaration(s) || s.source.value !== runtime || s.importKind === 'type') continue;
-      importsRuntime = true;
+      // (`import { type X } from 'dualtape'` alone imports nothing at run time.)
+      if (s.specifiers.length === 0 || s.specifiers.some((spec) => !t.isImportSpecifier(spec) || spec.importKind !== 'type')) importsRuntime = true;
       for (const spec of s.specifiers) {
         if (t.isImportNamespaceSpecifier(spec)) namespaceSpecifiers.add(spec);
         else if (t.isImportSpecifier(spec) && spec.importKind !== 'type') {

@@ -610,6 +610,20 @@ for (const [name, c] of Object.entries(cases)) {
     expect(compiles('/app/a.ts', `console.log('use differentiable');`)).toBe(false);
   });
 
+  it('the plugin: a bare `import \'dualtape\'` opts a module in; a type-only import does not', async () => {
+    const { transformAsync } = await import('@babel/core');
+    const { default: dualtape } = await import('../plugin/index.ts');
+    const compile = async (code: string) =>
+      (await transformAsync(code, { filename: '/app/a.ts', babelrc: false, configFile: false, presets: ['@babel/preset-typescript'], plugins: [dualtape] }))!.code!;
+    const body = `function loss(x: number) {\n  return x * x;\n}\ntrain(loss);\n`;
+    expect(await compile(`import 'dualtape';\ndeclare function train(f: unknown): void;\n${body}`)).toContain('dualtape/ops');
+    for (const head of [`import type { Num } from 'dualtape';`, `import { type Num } from 'dualtape';`, ``]) {
+      const out = await compile(`${head}\ndeclare function train(f: unknown): void;\n${body}export type T = ${head ? 'Num' : 'number'};\n`);
+      expect(out, head).not.toContain('dualtape/ops');
+      expect(out, head).not.toContain(`from 'dualtape'`);
+    }
+  });
+
   const ENTRIES = ['register', 'vite', 'rollup', 'webpack', 'esbuild'];
   it.each(ENTRIES)('%s: the same outcome for every fixture', (entry) => {
     const config = entry === 'register' ? undefined : configFiles(entry, 'mjs');
