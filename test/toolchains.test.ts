@@ -7,8 +7,11 @@
  * - CommonJS and ES module config files for every bundler entry;
  * - webpack + ts-loader, type-checking and transpileOnly;
  * - decorators (experimentalDecorators and standard) in modules that use dualtape;
- * - `node --import dualtape/register` with .tsx, .cts, .cjs, tsconfig paths,
- *   `using`, and its build errors (message and code frame only).
+ * - `node --import dualtape/register` with .tsx, .jsx, .cts, .cjs, tsconfig
+ *   paths, `using`, and its build errors (message and code frame only);
+ * - Vite in Chromium: a cold dev start, a Web Worker in dev and build, a lazy import;
+ * - one rule for which modules are compiled: a fixture set through every entry;
+ * - two copies of dualtape (a library with its own copy).
  *
  * Every program prints the gradient of f(x) = x³ + sin x at x = 0.5; the
  * tests check it against the hand-derived 3x² + cos x and central differences.
@@ -460,7 +463,7 @@ console.log(log.join(', '));
 // Vite in the browser: a cold dev start, and a Web Worker in dev and in build
 // ---------------------------------------------------------------------------
 
-describe('Vite in Chromium: cold dev start and a Web Worker', () => {
+describe('Vite in Chromium: cold dev start, a Web Worker, a lazy import', () => {
   const files = {
     'package.json': JSON.stringify({ name: 'app-vite-worker', private: true, type: 'module' }),
     'vite.config.mjs': `import dualtape from 'dualtape/vite';\nexport default { plugins: [dualtape()], logLevel: 'info', build: { target: 'es2022' } };\n`,
@@ -472,7 +475,10 @@ export function f(x: number): number {
 }
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
 const fromWorker = new Promise((resolve) => { worker.onmessage = (e: MessageEvent) => resolve(e.data); });
-(window as unknown as { result: unknown }).result = fromWorker.then((w) => ({ main: grad(f)(${X}), worker: w }));
+// Lazy loading: a dynamic import, destructured.
+const { grad: lazyGrad } = await import('dualtape');
+const lazy = lazyGrad((x: number) => x * x)(3);
+(window as unknown as { result: unknown }).result = fromWorker.then((w) => ({ main: grad(f)(${X}), worker: w, lazy }));
 `,
     'src/worker.ts': `import { grad } from 'dualtape';
 
@@ -501,14 +507,15 @@ try {
     });
     await page.goto(url);
     const result = (await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, undefined, { timeout: 30_000 })
-      .then(() => page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result))) as { main: number; worker: number | string };
+      .then(() => page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result))) as { main: number; worker: number | string; lazy: number };
     // A dependency found late makes Vite reload the page shortly after: give it the time.
     await page.waitForTimeout(1500);
     await browser.close();
     return { result, statuses, navigations };
   }
 
-  const expectRight = (result: { main: number; worker: number | string }) => {
+  const expectRight = (result: { main: number; worker: number | string; lazy: number }) => {
+    expect(result.lazy).toBe(6);
     for (const g of [result.main, result.worker]) {
       expect(typeof g, String(g)).toBe('number');
       expect(Math.abs((g as number) - HAND)).toBeLessThan(1e-12);
