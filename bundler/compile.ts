@@ -117,6 +117,8 @@ export interface CompileOptions {
   target: 'bundler' | 'node';
   /** Source maps: an object for bundlers, inline for Node. */
   sourceMaps: TransformOptions['sourceMaps'];
+  /** The source, when known: the 'node' lowering plugins are added only where it may need them. */
+  code?: string;
 }
 
 /** The Babel options every entry compiles `file` with. */
@@ -129,11 +131,13 @@ export function babelOptions(file: string, options: CompileOptions): TransformOp
   if (jsx && !isTs) parserPlugins.push('jsx');
   const plugins: PluginItem[] = [...options.plugins];
   if (options.target === 'node') {
-    plugins.push(
-      [resolved('@babel/plugin-proposal-decorators'), decorators === 'legacy' ? { version: 'legacy' } : { version: '2023-11' }],
-      // `using` / `await using`: Node 20 does not run them.
-      resolved('@babel/plugin-transform-explicit-resource-management'),
-    );
+    const code = options.code;
+    // (A cheap look at the text first: most files have neither, and these plugins cost time.)
+    if (code === undefined || code.includes('@')) {
+      plugins.push([resolved('@babel/plugin-proposal-decorators'), decorators === 'legacy' ? { version: 'legacy' } : { version: '2023-11' }]);
+    }
+    // `using` / `await using`: Node 20 does not run them.
+    if (code === undefined || /\busing\b/.test(code)) plugins.push(resolved('@babel/plugin-transform-explicit-resource-management'));
     if (jsx) plugins.push(jsxTransform(file));
   }
   return {

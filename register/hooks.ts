@@ -134,7 +134,7 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   }
 
   if (!isTs && (loaded.format !== 'module' || !selected)) return loaded;
-  const options = babelOptions(path, { plugins: selected ? [dualtape] : [], target: 'node', sourceMaps: 'inline' });
+  const options = babelOptions(path, { plugins: selected ? [dualtape] : [], target: 'node', sourceMaps: 'inline', code: source });
   let result;
   try {
     result = await transformAsync(source, options);
