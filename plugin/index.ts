@@ -30,7 +30,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
   const runtime = options.runtime ?? 'dualtape';
   const opsModule = `${runtime}/ops`;
 
-  function transform(program: NodePath<BabelTypes.Program>): void {
+  function transform(program: NodePath<BabelTypes.Program>, code: string | undefined): void {
     const body = program.node.body;
     // Already compiled (a second pass over our own output): nothing to do.
     if (body.some((s) => t.isImportDeclaration(s) && s.source.value === opsModule)) return;
@@ -52,7 +52,8 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
         }
       }
     }
-    collectDynamicImports(program, runtime, entrySpecifiers, namespaceSpecifiers);
+    // (Only a source that has `import(` can have one: skip the traversal otherwise.)
+    if (code === undefined || /\bimport\s*\(/.test(code)) collectDynamicImports(program, runtime, entrySpecifiers, namespaceSpecifiers);
     const fileDirective = fileHasDirective(program.node);
     if (!importsRuntime && entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
 
@@ -112,8 +113,8 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
   return {
     name: 'dualtape',
     visitor: {
-      Program(path) {
-        transform(path);
+      Program(path, state) {
+        transform(path, state.file?.code);
       },
     },
   };
