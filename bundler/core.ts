@@ -1,190 +1,136 @@
 /**
  * The dualtape bundler plugin, written once against unplugin: `dualtape/vite`,
  * `dualtape/rollup`, `dualtape/webpack` and `dualtape/esbuild` are thin
- * entries over this factory.
+ * entries over this factory (and `bundler/*.cts` their CommonJS twins).
  *
- * Its one hook is `transform`: a module that imports dualtape (or contains a
- * 'use differentiable' directive) is run through @babel/core with
+ * Its main hook is `transform`: a module that the shared rule selects
+ * (bundler/compile.ts: it imports dualtape, statically or dynamically, or has
+ * a 'use differentiable' directive) is run through @babel/core with
  * @babel/preset-typescript (for .ts/.tsx/.mts/.cts files) and the dualtape
- * Babel plugin, returning the code and its source map. Everything else —
- * other modules, anything under node_modules, dualtape's own runtime — is
- * left to the bundler untouched, so TypeScript files that do not use dualtape
- * still need the bundler's usual TypeScript handling (Vite and esbuild strip
- * types themselves; for Rollup and webpack see the README).
+ * Babel plugin, parsed with the decorators the nearest tsconfig.json asks
+ * for, returning the code and its source map. Everything else — other
+ * modules, anything under node_modules, dualtape's own runtime — is left to
+ * the bundler untouched, so TypeScript files that do not use dualtape still
+ * need the bundler's usual TypeScript handling (docs/toolchains.md).
+ *
+ * Per bundler:
+ * - Vite: the plugin adds a copy of itself to `worker.plugins` (Vite builds
+ *   Web Workers with those only) and, in dev, `dualtape` and `dualtape/ops`
+ *   to `optimizeDeps.include` (the compiled code imports `dualtape/ops`,
+ *   which the dependency scan cannot see: a cold start would reload).
+ * - webpack: before the TypeScript loader (`enforce: 'pre'`), except behind
+ *   ts-loader in its type-checking mode, which must see the user's own
+ *   source: then after it (`'post'`), on its JavaScript output.
  *
  * A build error of the plugin (an unsupported construct, a syntax error)
  * becomes the bundler's error: the plugin's message with Babel's code frame
  * and the location, without a stack trace from inside Babel.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { createVitePlugin, type UnpluginFactory } from 'unplugin';
+import type { Plugin as VitePlugin, PluginOption, UserConfig as ViteUserConfig } from 'vite';
 import { transformAsync } from '@babel/core';
-import type { UnpluginFactory } from 'unplugin';
 import dualtapeBabel from '../plugin/index.js';
+import { babelOptions, compiles, inScope, toBuildError, usesDualtape } from './compile.js';
 import type { DualtapeBundlerOptions } from './options.js';
 
+export { toBuildError, usesDualtape, type DualtapeBuildError } from './compile.js';
 export type { DualtapeBundlerOptions };
-
-// Resolved from this package (not the user's project), so users need not install it.
-const presetTypescript = createRequire(import.meta.url).resolve('@babel/preset-typescript');
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * Source that uses dualtape: an import or re-export from the runtime module
- * (`from 'dualtape'` with nothing quote-like before it on its line, so not
- * the same words inside a string), a bare `import 'dualtape'`, or a
- * 'use differentiable' directive at the start of a line (file level or a
- * function body). A false positive (say, a commented-out import) only costs
- * a Babel pass that changes nothing.
- */
-export function usesDualtape(runtime = 'dualtape'): RegExp {
-  const name = escapeRegExp(runtime);
-  return new RegExp(
-    `^\\s*(['"])use differentiable\\1|^[^'"\`\\n]*\\bfrom\\s*['"]${name}['"]|^\\s*import\\s*['"]${name}['"]`,
-    'm',
-  );
-}
-
-/** Module ids (query stripped) the plugin may compile: JavaScript and TypeScript sources. */
-const SCRIPT = /\.(?:[cm]?[jt]s|[jt]sx)$/;
-const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
-/** dualtape's own runtime (dist/runtime/ when installed, runtime/ in this repository). */
-const OWN_RUNTIME = fileURLToPath(new URL('../runtime/', import.meta.url));
 
 const cleanId = (id: string) => id.replace(/[?#].*$/, '');
 
-/**
- * The error a bundler reports for a plugin failure. The message is the whole
- * report — `file:line:column: what is wrong and what to do`, then Babel's code
- * frame — because that is the part every bundler prints. (No `frame`
- * property: Rollup and Rolldown would print the frame a second time.)
- */
-export interface DualtapeBuildError extends Error {
-  code: 'DUALTAPE_BUILD_ERROR';
-  plugin: 'dualtape';
-  id: string;
-  /** 1-based line, 0-based column (Rollup's convention), when the code frame shows one. */
-  loc?: { file: string; line: number; column: number };
-  /** Tells webpack to print the message instead of the stack. */
-  hideStack: true;
-}
-
-interface BabelErrorParts {
-  /** What is wrong and what to do (the plugin's message). */
-  text: string;
-  /** Babel's code frame around the offending code. */
-  frame?: string;
-  loc?: { file: string; line: number; column: number };
-}
-
-/**
- * Babel reports a plugin or parse error as `${filename}: ${message}\n${frame}`
- * with a stack from inside @babel/core: split it into the message, the frame
- * and the location (read off the frame). Other errors: undefined.
- */
-function describeBabelError(error: unknown, id: string): BabelErrorParts | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (code !== 'BABEL_TRANSFORM_ERROR' && code !== 'BABEL_PARSE_ERROR') return undefined;
-  const prefix = `${id}: `;
-  const full = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-  const lines = full.split('\n');
-  const frameStart = lines.findIndex((line) => /^[> ] *\d+ \|/.test(line));
-  // (A parse error's message ends with its position, which the location below repeats.)
-  const text = (frameStart === -1 ? lines : lines.slice(0, frameStart)).join('\n').trim().replace(/ \(\d+:\d+\)$/, '');
-  const frame = frameStart === -1 ? undefined : lines.slice(frameStart).join('\n').trimEnd();
-
-  let loc: BabelErrorParts['loc'];
-  const parsed = (error as { loc?: { line: number; column: number } }).loc; // parse errors carry one
-  if (parsed && typeof parsed.line === 'number') loc = { file: id, line: parsed.line, column: parsed.column };
-  else if (frame) {
-    const frameLines = frame.split('\n');
-    const at = frameLines.findIndex((line) => line.startsWith('>'));
-    const marker = frameLines[at + 1];
-    const line = at === -1 ? NaN : Number(/^> *(\d+) \|/.exec(frameLines[at]!)?.[1]);
-    if (Number.isInteger(line)) {
-      const gutter = marker?.indexOf('|') ?? -1;
-      const caret = marker?.indexOf('^') ?? -1;
-      loc = { file: id, line, column: gutter !== -1 && caret > gutter ? caret - gutter - 2 : 0 };
+/** webpack rules that run ts-loader with type checking (not `transpileOnly`). */
+function typeCheckingTsLoader(rules: unknown): boolean {
+  const isTsLoader = (loader: unknown) => typeof loader === 'string' && /(?:^|[\\/])ts-loader(?:[\\/]|$)/.test(loader);
+  const checks = (options: unknown) => {
+    const o = (options ?? {}) as { transpileOnly?: unknown; happyPackMode?: unknown };
+    return o.transpileOnly !== true && o.happyPackMode !== true;
+  };
+  const visit = (rule: unknown): boolean => {
+    if (!rule || typeof rule !== 'object') return typeof rule === 'string' && isTsLoader(rule);
+    const r = rule as { loader?: unknown; options?: unknown; use?: unknown; rules?: unknown; oneOf?: unknown };
+    if (isTsLoader(r.loader) && checks(r.options)) return true;
+    const use = Array.isArray(r.use) ? r.use : r.use === undefined ? [] : [r.use];
+    for (const u of use) {
+      if (typeof u === 'string' ? isTsLoader(u) && checks(undefined) : typeof u === 'object' && u && visit(u)) return true;
     }
-  }
-  return { text, ...(frame ? { frame } : {}), ...(loc ? { loc } : {}) };
-}
-
-/**
- * A Babel error as a DualtapeBuildError: the message, the code frame and the
- * location, and no stack from inside Babel. Other errors (a crash inside the
- * plugin, worth a bug report with its stack) are returned unchanged.
- */
-export function toBuildError(error: unknown, id: string): unknown {
-  const parts = describeBabelError(error, id);
-  if (!parts) return error;
-  const { text, frame, loc } = parts;
-  const where = loc ? `${id}:${loc.line}:${loc.column + 1}` : id;
-  const message = frame ? `${where}: ${text}\n\n${frame}\n` : `${where}: ${text}`;
-  const result = new Error(message) as DualtapeBuildError;
-  result.name = 'DualtapeBuildError';
-  result.code = 'DUALTAPE_BUILD_ERROR';
-  result.plugin = 'dualtape';
-  result.id = id;
-  if (loc) result.loc = loc;
-  result.hideStack = true;
-  // A stack of just the message: bundlers that print the stack print the message.
-  result.stack = `${result.name}: ${message}`;
-  return result;
+    return [r.rules, r.oneOf].some((list) => Array.isArray(list) && list.some(visit));
+  };
+  return Array.isArray(rules) && rules.some(visit);
 }
 
 const isOwnDirectiveLog = (log: { code?: string; message: string }) =>
   log.code === 'MODULE_LEVEL_DIRECTIVE' && log.message.includes('use differentiable');
 
+/** Marks the copy of the Vite plugin that compiles Web Workers (see `vite.config` below). */
+const WORKER = Symbol('dualtape worker plugin');
+
 /** The unplugin factory behind every dualtape bundler entry. */
 export const unpluginFactory: UnpluginFactory<DualtapeBundlerOptions | undefined, false> = (options = {}, meta) => {
-  const { include, exclude, ...babelOptions } = options;
-  const uses = usesDualtape(options.runtime);
+  const { include, exclude, decorators, ...babelPluginOptions } = options;
+  const runtime = options.runtime ?? 'dualtape';
   const toList = (patterns: RegExp | readonly RegExp[] | undefined): RegExp[] =>
     patterns === undefined ? [] : patterns instanceof RegExp ? [patterns] : [...patterns];
-  const includes = toList(include);
-  const excludes = toList(exclude);
-  const inScope = (id: string) =>
-    SCRIPT.test(id) &&
-    !/[\\/]node_modules[\\/]/.test(id) &&
-    !id.startsWith(OWN_RUNTIME) &&
-    (includes.length === 0 || includes.some((re) => re.test(id))) &&
-    !excludes.some((re) => re.test(id));
+  const scope = { runtime, include: toList(include), exclude: toList(exclude) };
+  // webpack with ts-loader type-checking: ts-loader must see the user's own source (it
+  // type-checks what it is given), so dualtape runs after it, on its JavaScript output.
+  const compiler = meta.framework === 'webpack' ? (meta as { webpack?: { compiler?: { options?: { module?: { rules?: unknown } } } } }).webpack?.compiler : undefined;
+  const afterTsLoader = compiler !== undefined && typeCheckingTsLoader(compiler.options?.module?.rules);
+  const requiresRuntime = new RegExp(`\\brequire\\s*\\(\\s*['"]${runtime.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]\\s*\\)`);
+  const isWorkerCopy = (options as { [WORKER]?: true })[WORKER] === true;
   return {
     name: 'dualtape',
-    // Before the bundler's own TypeScript/JSX handling: the plugin reads the original source.
-    enforce: 'pre',
+    // Before the bundler's own TypeScript/JSX handling: the plugin reads the original source
+    // (after it only behind a type-checking ts-loader, see above).
+    enforce: afterTsLoader ? 'post' : 'pre',
     // The compiled module keeps its file-level 'use differentiable' directive
     // (inert at run time); Rollup would warn that it ignores it when bundling.
     rollup: { onLog: (_level, log) => !isOwnDirectiveLog(log) },
-    vite: { onLog: (_level, log) => !isOwnDirectiveLog(log) },
+    vite: {
+      onLog: (_level, log) => !isOwnDirectiveLog(log),
+      config(config: ViteUserConfig, env: { command: string }) {
+        if (isWorkerCopy) return;
+        // Vite applies `plugins` to Web Workers only in dev: `vite build` bundles workers
+        // with `worker.plugins`. Add a copy of this plugin there, unless the user did.
+        const userWorkerPlugins = config.worker?.plugins as unknown;
+        config.worker = {
+          ...config.worker,
+          plugins: () => {
+            const user = typeof userWorkerPlugins === 'function' ? (userWorkerPlugins as () => unknown)() : userWorkerPlugins;
+            const list = ((Array.isArray(user) ? user : user ? [user] : []) as unknown[]).flat(Infinity) as PluginOption[];
+            const hasOwn = list.some((p) => (p as { name?: unknown } | null)?.name === 'dualtape');
+            return hasOwn ? list : [...list, createVitePlugin(unpluginFactory)({ ...options, [WORKER]: true } as DualtapeBundlerOptions)];
+          },
+        } as ViteUserConfig['worker'];
+        // The compiled code imports `${runtime}/ops`, which no source file names: without it
+        // in `optimizeDeps.include`, a cold dev server finds it late (504, page reload).
+        if (env.command === 'serve') {
+          return { optimizeDeps: { include: [runtime, `${runtime}/ops`] } };
+        }
+        return undefined;
+      },
+    } as Partial<VitePlugin>,
     transform: {
       filter: {
-        id: { include: [SCRIPT, /\.(?:[cm]?[jt]s|[jt]sx)[?#]/], exclude: [/[\\/]node_modules[\\/]/, /\0/] },
-        code: { include: uses },
+        id: { include: [/\.(?:[cm]?[jt]s|[jt]sx)$/, /\.(?:[cm]?[jt]s|[jt]sx)[?#]/], exclude: [/[\\/]node_modules[\\/]/, /\0/] },
+        code: { include: afterTsLoader ? [usesDualtape(runtime), requiresRuntime] : usesDualtape(runtime) },
       },
       async handler(code, rawId) {
         const id = cleanId(rawId);
+        if (afterTsLoader && inScope(id, scope) && requiresRuntime.test(code) && !compiles(id, code, scope)) {
+          // ts-loader turned the imports into require() calls, which dualtape cannot follow.
+          this.error(
+            `${id}: ts-loader emitted CommonJS (require('${runtime}')), so dualtape cannot find the functions handed to grad. ` +
+              `Set "module": "ESNext" (or "preserve") in the tsconfig.json ts-loader uses: webpack handles ES modules itself.`,
+          );
+        }
         // (The filter above is a fast path some bundlers apply natively; this is the rule.)
-        if (!inScope(id) || !uses.test(code)) return null;
-        const isTs = TYPESCRIPT.test(id);
+        if (!compiles(id, code, scope)) return null;
         let result;
         try {
-          result = await transformAsync(code, {
-            filename: id,
-            sourceFileName: id,
-            babelrc: false,
-            configFile: false,
-            sourceType: 'module',
-            sourceMaps: true,
-            highlightCode: false,
-            // The preset picks TSX parsing for .tsx itself (by file name); JSX stays for the bundler.
-            presets: isTs ? [[presetTypescript, { allowDeclareFields: true, onlyRemoveTypeImports: false }]] : [],
-            parserOpts: { plugins: /\.jsx$/.test(id) ? ['jsx'] : [] },
-            plugins: [[dualtapeBabel, babelOptions]],
-          });
+          result = await transformAsync(
+            code,
+            babelOptions(id, { plugins: [[dualtapeBabel, babelPluginOptions]], decorators, target: 'bundler', sourceMaps: true }),
+          );
         } catch (error) {
           const built = toBuildError(error, id);
           if (meta.framework === 'esbuild' && built !== error) {

@@ -14,4 +14,11 @@ export interface DualtapeBundlerOptions extends DualtapeBabelOptions {
   include?: RegExp | readonly RegExp[];
   /** Modules whose path matches one of these are never compiled. */
   exclude?: RegExp | readonly RegExp[];
+  /**
+   * The decorators your source is written with: 'legacy' (TypeScript's
+   * `experimentalDecorators`) or 'stage3' (the standard ones). Default: read
+   * from the nearest tsconfig.json of each file (`experimentalDecorators`).
+   * dualtape only parses them; your TypeScript step compiles them.
+   */
+  decorators?: 'legacy' | 'stage3';
 }

@@ -87,7 +87,8 @@ export class Context {
     const t = this.t;
     if (callee.isIdentifier()) {
       const b = callee.scope.getBinding(callee.node.name);
-      return b === undefined ? undefined : this.entrySpecifiers.get(b.path.node);
+      // (Destructured `const { grad } = await import(…)`: keyed by the identifier.)
+      return b === undefined ? undefined : this.entrySpecifiers.get(b.path.node) ?? this.entrySpecifiers.get(b.identifier);
     }
     if (callee.isMemberExpression() && !callee.node.computed && t.isIdentifier(callee.node.object) &&
         t.isIdentifier(callee.node.property) && ENTRY_POINTS.has(callee.node.property.name)) {

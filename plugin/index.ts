@@ -32,15 +32,20 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
   const runtime = options.runtime ?? 'dualtape';
   const opsModule = `${runtime}/ops`;
 
-  function transform(program: NodePath<BabelTypes.Program>): void {
+  function transform(program: NodePath<BabelTypes.Program>, code: string | undefined): void {
     const body = program.node.body;
     // Already compiled (a second pass over our own output): nothing to do.
     if (body.some((s) => t.isImportDeclaration(s) && s.source.value === opsModule)) return;
 
     const entrySpecifiers = new Map<object, string>();
     const namespaceSpecifiers = new Set<object>();
+    // Any value import from the runtime (also a bare `import 'dualtape'`) opts the module in:
+    // its functions passed by name to other calls are twinned (`train(loss)`).
+    let importsRuntime = false;
     for (const s of body) {
       if (!t.isImportDeclaration(s) || s.source.value !== runtime || s.importKind === 'type') continue;
+      // (`import { type X } from 'dualtape'` alone imports nothing at run time.)
+      if (s.specifiers.length === 0 || s.specifiers.some((spec) => !t.isImportSpecifier(spec) || spec.importKind !== 'type')) importsRuntime = true;
       for (const spec of s.specifiers) {
         if (t.isImportNamespaceSpecifier(spec)) namespaceSpecifiers.add(spec);
         else if (t.isImportSpecifier(spec) && spec.importKind !== 'type') {
@@ -49,8 +54,10 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
         }
       }
     }
+    // (Only a source that has `import(` can have one: skip the traversal otherwise.)
+    if (code === undefined || /\bimport\s*\(/.test(code)) collectDynamicImports(program, runtime, entrySpecifiers, namespaceSpecifiers);
     const fileDirective = fileHasDirective(program.node);
-    if (entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
+    if (!importsRuntime && entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
 
     const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers, options.fastPath !== false);
     const roots = collectRoots(program, ctx, fileDirective);
@@ -111,8 +118,8 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
   return {
     name: 'dualtape',
     visitor: {
-      Program(path) {
-        transform(path);
+      Program(path, state) {
+        transform(path, state.file?.code);
       },
     },
   };
@@ -128,6 +135,39 @@ function keepsOriginal(fn: NodePath, inline: readonly NodePath[], ctx: Context):
   const first = call.get('arguments')[0];
   if (!first || unwrapPath(first).node !== fn.node || ctx.entryName(call.get('callee')) !== 'compareModes') return false;
   return !inline.some((other) => other !== fn && other.isDescendant(fn));
+}
+
+/**
+ * `const { grad } = await import('dualtape')` and `const dt = await import('dualtape')`
+ * (a const, anywhere): entry points and namespaces like their static forms.
+ * Keys: the bound identifier (destructuring) or the declarator (namespace).
+ */
+function collectDynamicImports(
+  program: NodePath<BabelTypes.Program>,
+  runtime: string,
+  entrySpecifiers: Map<object, string>,
+  namespaceSpecifiers: Set<object>,
+): void {
+  program.traverse({
+    VariableDeclarator(path) {
+      const { id, init } = path.node;
+      const decl = path.parentPath;
+      if (!decl.isVariableDeclaration() || decl.node.kind !== 'const') return;
+      const awaited = init?.type === 'AwaitExpression' ? init.argument : undefined;
+      const isImport =
+        (awaited?.type === 'CallExpression' && awaited.callee.type === 'Import') || awaited?.type === 'ImportExpression';
+      const source = awaited?.type === 'CallExpression' ? awaited.arguments[0] : awaited?.type === 'ImportExpression' ? awaited.source : undefined;
+      if (!isImport || source?.type !== 'StringLiteral' || source.value !== runtime) return;
+      if (id.type === 'Identifier') namespaceSpecifiers.add(path.node);
+      else if (id.type === 'ObjectPattern') {
+        for (const p of id.properties) {
+          if (p.type !== 'ObjectProperty' || p.computed || p.value.type !== 'Identifier') continue;
+          const name = p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
+          if (name !== undefined && ENTRY_POINTS.has(name)) entrySpecifiers.set(p.value, name);
+        }
+      }
+    },
+  });
 }
 
 /** Does this method use `super` (which only works in a method, not a function)? */

@@ -17,6 +17,7 @@
  * it is used in arithmetic instead of writing into someone else's tape.
  */
 import type { Adjoints, Num } from './core-types.js';
+import { otherCopiesNote } from './copies.js';
 
 let nextTraceId = 1;
 
@@ -252,7 +253,7 @@ function conversionError(x: Active): DualtapeError {
       `Fix: put the directive 'use differentiable' at the top of that helper's file or function ` +
       `body and make sure the dualtape Babel plugin runs on that file; use a plain array instead ` +
       `of a typed array inside differentiated code; or call stopGradient(x) if you mean to use ` +
-      `the value as a constant.`,
+      `the value as a constant.` + otherCopiesNote(),
   );
 }
 

@@ -6,6 +6,7 @@ import { Active, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
+import { otherCopiesNote } from './copies.js';
 
 export function describeFn(f: Function): string {
   return f.name ? `\`${f.name}\`` : 'the function';
@@ -225,7 +226,7 @@ export function compiledOrThrow(f: unknown, api: string): Function {
         `so its derivatives cannot be taken. Add 'dualtape/babel' to your Babel plugins (or run the ` +
         `file with node --import dualtape/register), and either pass the function to ${api} in a ` +
         `module that imports ${api} from 'dualtape', or put the directive 'use differentiable' at the ` +
-        `top of its file or function body.`,
+        `top of its file or function body.` + otherCopiesNote(),
     );
   }
   return fc;
