@@ -104,7 +104,7 @@ export function graphToDot(g: Graph, opts: RenderOptions = {}): string {
     `  rankdir=${opts.direction ?? 'TB'};`,
     '  node [fontname="Helvetica", fontsize=11, shape=ellipse, style=filled, fillcolor="#ffffff", color="#555555"];',
     '  edge [fontname="Helvetica", fontsize=9, color="#777777", fontcolor="#444444"];',
-    `  label=${dotString(`${g.level} level: ${g.nodes.length} nodes, ${g.edges.length} edges; value ${formatNumber(g.value, digits)}`)};`,
+    `  label=${dotString(`${g.nodes.length} nodes (${g.level} level), value ${formatNumber(g.value, digits)}`)};`,
     '  labelloc=t;',
     '  fontname="Helvetica";',
     '  fontsize=12;',
