@@ -72,6 +72,8 @@ export class ReverseTrace extends Trace {
    * (checkpointed regions recompute and backpropagate through their inputs).
    */
   specials: Map<number, (adjoints: Adjoints) => void> | undefined = undefined;
+  /** A graph recording (graph.ts): checkpointed regions are recorded in full, so that the graph shows them. */
+  inlineCheckpoints = false;
 
   constructor() {
     super();

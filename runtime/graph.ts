@@ -34,7 +34,11 @@ export interface GraphNode {
   /** Index in `nodes`; nodes are in evaluation (topological) order. */
   readonly id: number;
   readonly kind: 'input' | 'op';
-  /** The input's argument path (`x[3]`, `p.w[0]`), or the operation's name from the rule table ('expr' at statement level). */
+  /**
+   * The input's argument path (`x[3]`, `p.w[0]`), or the operation's name from the rule table: 'expr' for an
+   * expression preaccumulated into one node (statement level), 'custom' for the result of a customDerivative
+   * (whose value is not recorded: NaN). Checkpointed regions are recorded in full.
+   */
   readonly op: string;
   readonly value: number;
   /** ∂output/∂node: 0 for nodes the output does not depend on. */
@@ -119,6 +123,7 @@ class GraphTape extends ReverseTrace {
     operationLevel: boolean,
   ) {
     super();
+    this.inlineCheckpoints = true;
     if (operationLevel) {
       this.recordsOps = true;
       this.alive = false;

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DualtapeError, grad, graph, graphToDot, graphToJSON, graphToMermaid, graphToSVG } from 'dualtape';
+import { DualtapeError, checkpoint, customDerivative, grad, graph, graphToDot, graphToJSON, graphToMermaid, graphToSVG } from 'dualtape';
 import type { Graph } from 'dualtape';
 import { argsAt, flatGrad, programArb, renderModule } from './helpers/programs.js';
 
@@ -234,6 +234,44 @@ describe('graph of small functions', () => {
     // After the error, ordinary gradients still work (the recording was closed).
     expect(grad((x: number) => x * x)(3)).toBe(6);
   });
+});
+
+const softplus = customDerivative((x: number) => Math.log(1 + Math.exp(x)), {
+  jvp: (x: number, t: number) => t / (1 + Math.exp(-x)),
+  vjp: (x: number, _y: number, ct: number) => [ct / (1 + Math.exp(-x))],
+} as never) as (x: number) => number;
+function nestedGrad(x: number): number {
+  'use differentiable';
+  return grad((y: number) => y * y * x)(x) * x; // the inner derivative 2yx at y = x, times x: 2x³
+}
+function withCustom(x: number): number {
+  'use differentiable';
+  return softplus(x * 2) + x;
+}
+function withCheckpoint(x: number): number {
+  'use differentiable';
+  return checkpoint((y: number) => Math.sin(y) * y)(x * 2) + x;
+}
+
+describe('graph of functions using the rest of the API', () => {
+  const cases: [string, (x: number) => number, (x: number) => number][] = [
+    ['a derivative taken inside', nestedGrad, (x) => 6 * x * x],
+    ['a customDerivative', withCustom, (x) => 2 / (1 + Math.exp(-2 * x)) + 1],
+    ['a checkpoint', withCheckpoint, (x) => 2 * (Math.cos(2 * x) * 2 * x + Math.sin(2 * x)) + 1],
+  ];
+  for (const [name, f, df] of cases) {
+    for (const level of ['operation', 'statement'] as const) {
+      it(`${name}, ${level} level: the input's adjoint is the derivative, path sums hold`, () => {
+        const g = graph(f, { level })(0.7);
+        expect(g.value).toBe(f(0.7));
+        expect(g.nodes[0]!.adjoint).toBeCloseTo(df(0.7), 12);
+        expect(g.nodes[0]!.adjoint).toBe(grad(f)(0.7));
+        const sums = pathSums(g);
+        g.nodes.forEach((n, k) => expect(close(n.adjoint, sums[k]!, 1e-12)).toBe(true));
+        if (f === withCheckpoint) expect(g.nodes.some((n) => n.op === 'sin' || (level === 'statement' && n.op === 'expr'))).toBe(true);
+      });
+    }
+  }
 });
 
 describe('repeated regions', () => {

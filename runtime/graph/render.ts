@@ -69,7 +69,7 @@ export function viewOf(g: Graph, opts: RenderOptions = {}): { nodes: ViewNode[];
       nodes.push({
         key,
         kind,
-        lines: [head, `value ${formatNumber(n.value, digits)}`, `adjoint ${formatNumber(n.adjoint, digits)}`],
+        lines: [head, `value ${n.op === 'custom' && Number.isNaN(n.value) ? '?' : formatNumber(n.value, digits)}`, `adjoint ${formatNumber(n.adjoint, digits)}`],
         nodes: [n.id],
       });
     }
