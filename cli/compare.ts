@@ -41,30 +41,38 @@ const now = (): number => performance.now();
 /** Results are kept here so that the engine cannot drop the calls being timed. */
 let sink: unknown;
 
-/** Median time of one call of `run` in ms: repeated to fill `sampleMs`, after a warm-up. */
-export function time(run: () => unknown, sampleMs: number, samples: number): number {
-  let t0 = now();
-  sink = run();
-  const first = now() - t0;
-  if (first >= sampleMs) return first; // slow enough to time one call
-  // Warm-up: about one sample's worth, so that the JIT has compiled what we time.
-  t0 = now();
-  let calls = 0;
-  do {
+/**
+ * Median time of one call of each of `runs`, in ms. The samples are taken in
+ * turn (f, reverse, forward, finite differences, f, reverse, …) so that a
+ * noisy machine slows all of them alike and their ratios stay meaningful.
+ * Each is first warmed up for about one sample; one that takes longer than a
+ * sample per call is timed on single calls.
+ */
+export function timeInTurn(runs: readonly (() => unknown)[], sampleMs: number, samples: number): number[] {
+  const reps = runs.map((run) => {
+    let t0 = now();
     sink = run();
-    calls++;
-  } while (now() - t0 < sampleMs && calls < 1e7);
-  const once = Math.max((now() - t0) / calls, 1e-6);
-  const reps = Math.max(1, Math.min(1e7, Math.round(sampleMs / once)));
-  const results: number[] = [];
+    const first = now() - t0;
+    if (first >= sampleMs) return 1;
+    t0 = now();
+    let calls = 0;
+    do {
+      sink = run();
+      calls++;
+    } while (now() - t0 < sampleMs && calls < 1e7);
+    const once = Math.max((now() - t0) / calls, 1e-6);
+    return Math.max(1, Math.min(1e7, Math.round(sampleMs / once)));
+  });
+  const results = runs.map(() => [] as number[]);
   for (let s = 0; s < samples; s++) {
-    const start = now();
-    for (let r = 0; r < reps; r++) sink = run();
-    results.push((now() - start) / reps);
+    runs.forEach((run, k) => {
+      const start = now();
+      for (let r = 0; r < reps[k]!; r++) sink = run();
+      results[k]!.push((now() - start) / reps[k]!);
+    });
   }
-  if (sink === time) results.push(0); // never true: reads the sink
-  results.sort((a, b) => a - b);
-  return results[results.length >> 1]!;
+  if (sink === timeInTurn) results.push([]); // never true: reads the sink
+  return results.map((r) => r.sort((a, b) => a - b)[r.length >> 1]!);
 }
 
 /** Numeric leaves of an argument list as [container, key] pairs, in grad's order. */
@@ -147,7 +155,7 @@ export async function measure(
   const forward = grad(f, { mode: 'forward', chunk: chunkOpt }) as (...a: unknown[]) => unknown;
   const reverse = grad(f) as (...a: unknown[]) => unknown;
   const rows: CompareRow[] = [];
-  const total = ns.length * 4;
+  const total = ns.length * 2;
   let done = 0;
   const step = async (what: string) => {
     opts.onProgress?.(what, done++, total);
@@ -158,14 +166,13 @@ export async function measure(
     if (!Array.isArray(args)) throw new TypeError(`the input maker must return the argument list (an array), got ${typeof args} for n = ${n}`);
     const inputs = flatten(args).length;
     const fwdGrad = (g: unknown) => (args.length === 1 ? flatten(g) : (g as unknown[]).flatMap(flatten));
-    await step(`n = ${n}: plain f`);
-    const plainMs = time(() => f(...args), sampleMs, samples);
-    await step(`n = ${n}: reverse mode`);
-    const reverseMs = time(() => reverse(...args), sampleMs, samples);
-    await step(`n = ${n}: forward mode`);
-    const forwardMs = time(() => forward(...args), sampleMs, samples);
-    await step(`n = ${n}: finite differences`);
-    const fdMs = time(() => finiteDifferences(f, args), sampleMs, samples);
+    await step(`n = ${n}: timing f, reverse mode, forward mode and finite differences in turn`);
+    const [plainMs, reverseMs, forwardMs, fdMs] = timeInTurn(
+      [() => f(...args), () => reverse(...args), () => forward(...args), () => finiteDifferences(f, args)],
+      sampleMs,
+      samples,
+    ) as [number, number, number, number];
+    await step(`n = ${n}: checking the gradients`);
     const gr = fwdGrad(reverse(...args));
     const gf = fwdGrad(forward(...args));
     const gd = finiteDifferences(f, args);

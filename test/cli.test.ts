@@ -112,7 +112,7 @@ describe('dualtape CLI', () => {
     }
     expect(out.rows[1]!.chunk).toBe(32);
     expect(out.rows[1]!.passes).toBe(2);
-    expect(r.stderr).toMatch(/\[0\/8\] n = 8: plain f/);
+    expect(r.stderr).toMatch(/\[0\/4\] n = 8: timing f, reverse mode, forward mode and finite differences in turn/);
     const plot = readFileSync(join(dir, 'cmp.svg'), 'utf8');
     expect(plot.match(/<g class="series"/g)?.length).toBe(3);
     expect(plot).toContain('data-name="reverse"');
