@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ beforeAll(() => {
   symlinkSync(root, join(dir, 'node_modules', 'dualtape'), 'dir');
   bin = join(dir, 'node_modules', '.bin', 'dualtape');
   symlinkSync(join('..', 'dualtape', pkg.bin['dualtape']!), bin);
+  chmodSync(join(root, pkg.bin['dualtape']!), 0o755); // as npm's bin linking does (tsc writes it without the x bit)
   writeFileSync(
     join(dir, 'model.ts'),
     [
