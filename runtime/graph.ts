@@ -251,15 +251,30 @@ function leafPaths(x: unknown, path: string, out: string[]): void {
   }
 }
 
-/** Parameter names read from the function's source (`(x, p) => ...`, `function f(x, p)`); `args[k]` where that fails. */
+/**
+ * Parameter names read from the function's source (`(x, p) => ...`, `function f(x, p)`, `x => ...`);
+ * `args[k]` for a parameter that is not a plain name (destructured, with a default, rest).
+ */
 function parameterNames(f: Function): string[] {
   const src = Function.prototype.toString.call(f);
-  const m = /^(?:async\s*)?(?:function\b[^(]*)?\(([^()]*)\)/.exec(src) ?? /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
-  if (!m) return [];
-  return m[1]!.split(',').map((p, k) => {
-    const name = p.trim();
-    return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `args[${k}]`;
-  });
+  const single = /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
+  if (single) return [single[1]!];
+  const open = /^(?:async\s*)?(?:function\b[^(]*)?\(/.exec(src);
+  if (!open) return [];
+  const params: string[] = [];
+  let depth = 0;
+  let start = open[0].length;
+  for (let i = start; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if ((c === ')' || c === ']' || c === '}') && depth > 0) depth--;
+    else if ((c === ',' || c === ')') && depth === 0) {
+      params.push(src.slice(start, i).trim());
+      start = i + 1;
+      if (c === ')') break;
+    }
+  }
+  return params.map((p, k) => (/^[A-Za-z_$][\w$]*$/.test(p) ? p : `args[${k}]`));
 }
 
 // ---------------------------------------------------------------------------

@@ -199,6 +199,16 @@ describe('graph of small functions', () => {
     expect(h.nodes[0]!.adjoint).toBe(0); // no path to the output
   });
 
+  it('an input can be the output; Float64Array and destructured parameters', () => {
+    const g = graph((x: number[]) => x[1]!)([3, 4]);
+    expect(g.output).toBe(1);
+    expect(g.nodes.map((n) => [n.op, n.adjoint, n.output])).toEqual([['x[0]', 0, false], ['x[1]', 1, true]]);
+    expect(graphToDot(g)).toMatch(/n1 \[label="x\[1\] \(output\)\\nvalue 4\\nadjoint 1", peripheries=2/);
+    const h = graph(({ a, b }: { a: number; b: number }, v: Float64Array) => a * b + v[0]! * v[1]!)({ a: 2, b: 3 }, Float64Array.of(5, 7));
+    expect(h.inputs.map((k) => h.nodes[k]!.op)).toEqual(['args[0].a', 'args[0].b', 'v[0]', 'v[1]']);
+    expect(h.inputs.map((k) => h.nodes[k]!.adjoint)).toEqual([3, 2, 7, 5]);
+  });
+
   it('a result that does not depend on the inputs has no output node', () => {
     const g = graph((x: number) => 3 + 0 * x)(2);
     expect(g.output).toBeUndefined();
