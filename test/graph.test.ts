@@ -378,7 +378,7 @@ interface GraphModule {
 
 describe('graph of generated programs (fast-check)', () => {
   it('value = plain value, input adjoints = grad, adjoints = path sums of partials, at both levels', async () => {
-    const programs = programArb().filter((ast) => !renderModule(ast).nestedGrad);
+    const programs = programArb();
     const coord = fc.double({ min: -2, max: 2, noNaN: true });
     await fc.assert(
       fc.asyncProperty(programs, fc.array(coord, { minLength: 5, maxLength: 5 }), async (ast, point) => {
@@ -394,7 +394,8 @@ describe('graph of generated programs (fast-check)', () => {
         const plain = m.f_plain(...argsAt(p, point));
         const gradient = flatGrad(p, m.gr(...argsAt(p, point)));
         for (const g of [m.gop(...argsAt(p, point)), m.gst(...argsAt(p, point))]) {
-          expect(Object.is(g.value, plain), `value ${g.value} vs ${plain}\n${p.shown}`).toBe(true);
+          // Programs that take a derivative inside compute it at another level here: equal to rounding.
+          expect(Object.is(g.value, plain) || (p.nestedGrad && close(g.value, plain, 1e-12)), `value ${g.value} vs ${plain}\n${p.shown}`).toBe(true);
           const adj = g.inputs.map((k) => g.nodes[k]!.adjoint);
           adj.forEach((a, i) => {
             if (Number.isFinite(gradient[i])) expect(close(a, gradient[i]!, 1e-9), `input ${i}: ${a} vs grad ${gradient[i]}\n${p.shown}`).toBe(true);
