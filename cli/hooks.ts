@@ -5,10 +5,26 @@
  * differentiated without the user editing the file. (Modules it imports are
  * compiled as `dualtape/register` always does: put the directive in helpers
  * that live in other files.)
+ *
+ * It also resolves `dualtape` and `dualtape/*` to the package the CLI runs
+ * from, so the user's code and the CLI share one runtime (a second copy, in
+ * the user's node_modules or none at all, would not know the functions this
+ * one compiled).
  */
 interface LoadContext { conditions: string[]; format?: string | null; importAttributes?: Record<string, string> }
 interface LoadResult { format?: string | null; source?: string | ArrayBuffer | Uint8Array | null; shortCircuit?: boolean }
 type NextLoad = (url: string, context?: LoadContext) => Promise<LoadResult>;
+interface ResolveContext { conditions: string[]; importAttributes?: Record<string, string>; parentURL?: string }
+interface ResolveResult { url: string; format?: string | null; shortCircuit?: boolean }
+type NextResolve = (specifier: string, context?: ResolveContext) => Promise<ResolveResult>;
+
+export async function resolve(specifier: string, context: ResolveContext, nextResolve: NextResolve): Promise<ResolveResult> {
+  if (specifier === 'dualtape' || specifier.startsWith('dualtape/')) {
+    // Resolved from inside this package: its own "exports" map (package self-reference).
+    return nextResolve(specifier, { ...context, parentURL: import.meta.url });
+  }
+  return nextResolve(specifier, context);
+}
 
 let targets = new Set<string>();
 

@@ -132,6 +132,21 @@ describe('dualtape CLI', () => {
     expect(existsSync(join(dir, 'dualtape-compare.svg'))).toBe(false);
   });
 
+  it('runs from outside the project too: the module gets the CLI’s own dualtape', () => {
+    const alone = mkdtempSync(join(tmpdir(), 'dualtape-cli-alone-'));
+    try {
+      writeFileSync(join(alone, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(join(alone, 'm.ts'), "import { grad } from 'dualtape';\nexport const h = (x: number): number => x * grad((y: number) => y * y)(x);\n");
+      const r = spawnSync(process.execPath, [join(root, pkg.bin['dualtape']!), 'graph', 'm.ts#h', '--at', '[3]', '--format', 'json'], { cwd: alone, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const g = JSON.parse(r.stdout) as { value: number; nodes: { adjoint: number }[] };
+      expect(g.value).toBe(18); // x · 2x
+      expect(g.nodes[0]!.adjoint).toBe(12); // 4x
+    } finally {
+      rmSync(alone, { recursive: true, force: true });
+    }
+  });
+
   it('errors: usage errors exit 2, failures exit 1, messages on stderr only', () => {
     const missing = run('graph', 'model.ts#nope', '--at', '[1]');
     expect(missing.status).toBe(2);
