@@ -88,6 +88,19 @@ describe('playground in Chromium', () => {
     await page.screenshot({ path: join(images, 'playground.png') });
   });
 
+  it('every example compiles, its modes agree with finite differences, and its graph renders', async () => {
+    const names = await page.locator('#example option').allTextContents();
+    expect(names).toEqual(['Math.sin(x*y) + x', 'Rosenbrock', 'MLP (2-3-1, tanh)', 'RNN step', 'A branch']);
+    for (let k = names.length - 1; k >= 0; k--) {
+      const before = await updates();
+      await page.selectOption('#example', String(k));
+      await settled(before);
+      expect(await page.getAttribute('#check', 'class'), names[k]).toBe('ok');
+      expect(await page.locator('#graph svg g.node').count(), names[k]).toBeGreaterThan(2);
+      expect(await page.isVisible('#error')).toBe(false);
+    }
+  });
+
   it('a typed function: the gradient on the page equals Node’s, the graph renders and steps', async () => {
     const before = await updates();
     await page.click('#editor .cm-content');
