@@ -14,7 +14,7 @@
  * Nothing here runs unless a graph is being recorded: the only hook in the
  * engine is `ReverseTrace.node`, which the tape subclass below overrides.
  */
-import { Active, DualtapeError, ReverseTrace, TapeVar } from './active.js';
+import { Active, DualtapeError, ReverseTrace, TapeVar, value as plainValue } from './active.js';
 import type { Num } from './core-types.js';
 import { reverseSweep } from './engine.js';
 import { checkArg, compiledOrThrow, describe, mapLeaves } from './args.js';
@@ -153,7 +153,7 @@ class GraphTape extends ReverseTrace {
 
   override node(z: Num, op: string): TapeVar {
     const v = new TapeVar(z, this.close(), this);
-    this.values[v.i] = typeof z === 'number' ? z : NaN;
+    this.values[v.i] = plainValue(z); // under an outer derivative: the number underneath
     this.ops[v.i] = op;
     this.stacks[v.i] = userStack();
     return v;
@@ -188,10 +188,8 @@ function record(fc: Function, self: unknown, args: unknown[], level: GraphLevel,
     };
     const out = holder[ROOT_MARK]();
     const mine = out instanceof TapeVar && out.tr === tape;
-    if (!mine && typeof out !== 'number') {
-      throw new TypeError(
-        `dualtape: the function handed to graph returned ${out instanceof Active ? 'a value of another derivative' : describe(out)}; graph needs a function that returns a single number.`,
-      );
+    if (!mine && typeof out !== 'number' && !(out instanceof Active && out.tr.alive)) {
+      throw new TypeError(`dualtape: the function handed to graph returned ${describe(out)}; graph needs a function that returns a single number.`);
     }
     const adjoint = mine ? reverseSweep(tape, [[out.i, 1]]) : [];
     const siteGroups = groupsOf(tape.stacks, tape.ops, tape.size, mine ? out.i : -1);
@@ -205,7 +203,7 @@ function record(fc: Function, self: unknown, args: unknown[], level: GraphLevel,
         kind: isInput ? 'input' : 'op',
         op: tape.ops[k]!,
         value: tape.values[k]!,
-        adjoint: typeof a === 'number' ? a : NaN,
+        adjoint: plainValue(a),
         output: mine && out.i === k,
         stack: tape.stacks[k] ?? [],
         ...(siteGroups.of[k] === undefined ? {} : { group: siteGroups.of[k] }),
@@ -213,7 +211,7 @@ function record(fc: Function, self: unknown, args: unknown[], level: GraphLevel,
       nodes.push(node);
       for (let e = k === 0 ? 0 : tape.ends[k - 1]!; e < tape.ends[k]!; e++) {
         const p = tape.nestedPartials?.get(e) ?? tape.partials[e]!;
-        edges.push({ from: tape.parents[e]!, to: k, partial: typeof p === 'number' ? p : NaN });
+        edges.push({ from: tape.parents[e]!, to: k, partial: plainValue(p) });
       }
     }
     return {
@@ -222,7 +220,7 @@ function record(fc: Function, self: unknown, args: unknown[], level: GraphLevel,
       edges,
       inputs,
       output: mine ? out.i : undefined,
-      value: mine ? (typeof out.v === 'number' ? out.v : NaN) : (out as number),
+      value: plainValue(out),
       groups: siteGroups.groups,
     };
   } finally {

@@ -209,6 +209,20 @@ describe('graph of small functions', () => {
     expect(h.inputs.map((k) => h.nodes[k]!.adjoint)).toEqual([3, 2, 7, 5]);
   });
 
+  it('inside a derivative, over values that carry an outer derivative: the numbers underneath', () => {
+    let seen: Graph | undefined;
+    const outer = grad((x: number) => {
+      seen = graph((y: number) => Math.sin(y * x))(2);
+      return x * x;
+    })(0.5);
+    expect(outer).toBe(1);
+    const g = seen!;
+    expect(g.value).toBe(Math.sin(1));
+    expect(g.nodes.map((n) => [n.op, n.value])).toEqual([['y', 2], ['mul', 1], ['sin', Math.sin(1)]]);
+    expect(g.nodes[0]!.adjoint).toBeCloseTo(Math.cos(1) * 0.5, 15);
+    expect(g.edges[0]!.partial).toBe(0.5);
+  });
+
   it('a result that does not depend on the inputs has no output node', () => {
     const g = graph((x: number) => 3 + 0 * x)(2);
     expect(g.output).toBeUndefined();
