@@ -6,7 +6,7 @@
 
 /** Entry points exported by `dualtape` whose first argument is a function to differentiate. */
 export const ENTRY_POINTS: ReadonlySet<string> = new Set([
-  'grad', 'valueAndGrad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp', 'checkpoint', 'compareModes',
+  'grad', 'valueAndGrad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp', 'checkpoint', 'compareModes', 'graph',
   'customDerivative',
 ]);
 

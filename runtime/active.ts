@@ -31,6 +31,12 @@ export function tracesOpen(): number {
 export abstract class Trace {
   readonly id: number = nextTraceId++;
   alive = true;
+  /**
+   * A graph recording (graph.ts) at operation level: `alive` is false while it
+   * runs so that compiled code takes its generic path (one node per operation),
+   * and this flag keeps its values usable.
+   */
+  recordsOps = false;
 
   constructor() {
     openTraces++;
@@ -67,6 +73,8 @@ export class ReverseTrace extends Trace {
    * (checkpointed regions recompute and backpropagate through their inputs).
    */
   specials: Map<number, (adjoints: Adjoints) => void> | undefined = undefined;
+  /** A graph recording (graph.ts): checkpointed regions are recorded in full, so that the graph shows them. */
+  inlineCheckpoints = false;
 
   constructor() {
     super();
@@ -115,6 +123,11 @@ export class ReverseTrace extends Trace {
     while (size < need) size *= 2;
     this.parents = grow(this.parents, new Int32Array(size));
     this.partials = grow(this.partials, new Float64Array(size));
+  }
+
+  /** The value `z` of the operation `op` (a rule name, or 'expr' for a preaccumulated expression) as a node with the edges just added. */
+  node(z: Num, _op: string): TapeVar {
+    return new TapeVar(z, this.close(), this);
   }
 
   /** Closes the node whose edges were just added; returns its index. */

@@ -157,7 +157,7 @@ export function shapeLike(x: unknown, next: () => Num): unknown {
 export function checkResult(out: unknown, api = 'grad'): Num {
   if (typeof out === 'number') return out;
   if (out instanceof Active) {
-    if (!out.tr.alive) throw escapedError();
+    if (!out.tr.alive && !out.tr.recordsOps) throw escapedError();
     return out;
   }
   throw new TypeError(
@@ -267,7 +267,7 @@ export function topTraceOf(args: readonly unknown[]): Trace | undefined {
     if (!tree) continue;
     mapLeaves(a, (x) => {
       if (x instanceof Active) {
-        if (!x.tr.alive) throw escapedError();
+        if (!x.tr.alive && !x.tr.recordsOps) throw escapedError();
         if (top === undefined || x.tr.id > top.id) top = x.tr;
       }
       return x;

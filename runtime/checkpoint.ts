@@ -26,7 +26,7 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
   const fc = compiledOrThrow(step, 'checkpoint');
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     const top = topTraceOf(args);
-    if (!(top instanceof ReverseTrace)) return fc.apply(this, args);
+    if (!(top instanceof ReverseTrace) || top.inlineCheckpoints) return fc.apply(this, args);
     args.forEach((a, k) => checkArg(a, `args[${k}]`, new Set(), false));
     const tape = top;
     // The step's inputs on the outer tape, and the arguments without this level.

@@ -20,7 +20,7 @@ import type { BinaryRule, UnaryRule, VariadicRule } from './rules.js';
 
 function owner(x: Active): Trace {
   const tr = x.tr;
-  if (!tr.alive) throw escapedError();
+  if (!tr.alive && !tr.recordsOps) throw escapedError();
   return tr;
 }
 
@@ -44,18 +44,18 @@ function toNum(x: unknown): Num {
 }
 
 /** Records a reverse-mode node for `z` with one edge. A zero partial means no edge (0 × ∞ = 0). */
-function record1(tr: ReverseTrace, z: Num, parent: number, partial: Num): Num {
+function record1(tr: ReverseTrace, z: Num, parent: number, partial: Num, op: string): Num {
   if (partial === 0) return z; // constant at this level
   tr.edge(parent, partial);
-  return new TapeVar(z, tr.close(), tr);
+  return tr.node(z, op);
 }
 
-function record2(tr: ReverseTrace, z: Num, pa: number, da: Num, pb: number, db: Num): Num {
-  if (da === 0) return record1(tr, z, pb, db);
-  if (db === 0) return record1(tr, z, pa, da);
+function record2(tr: ReverseTrace, z: Num, pa: number, da: Num, pb: number, db: Num, op: string): Num {
+  if (da === 0) return record1(tr, z, pb, db, op);
+  if (db === 0) return record1(tr, z, pa, da, op);
   tr.edge(pa, da);
   tr.edge(pb, db);
-  return new TapeVar(z, tr.close(), tr);
+  return tr.node(z, op);
 }
 
 export function apply1(rule: UnaryRule, op: (x: Num) => Num, x: Active): Num {
@@ -69,7 +69,7 @@ export function apply1(rule: UnaryRule, op: (x: Num) => Num, x: Active): Num {
     if (p === 0 || zeroTimesInfinite(p, t as Num)) return z;
     return new Dual(z, scaleT(p, t), tr);
   }
-  return record1(tr as ReverseTrace, z, (x as TapeVar).i, rule.d(kernel, xv, z));
+  return record1(tr as ReverseTrace, z, (x as TapeVar).i, rule.d(kernel, xv, z), rule.name);
 }
 
 export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown, b: unknown): Num {
@@ -105,10 +105,10 @@ export function apply2(rule: BinaryRule, op: (x: Num, y: Num) => Num, a: unknown
   }
   const rt = tr as ReverseTrace;
   if (aIn && bIn) {
-    return record2(rt, z, (an as TapeVar).i, rule.dx(kernel, av, bv, z), (bn as TapeVar).i, rule.dy(kernel, av, bv, z));
+    return record2(rt, z, (an as TapeVar).i, rule.dx(kernel, av, bv, z), (bn as TapeVar).i, rule.dy(kernel, av, bv, z), rule.name);
   }
-  if (aIn) return record1(rt, z, (an as TapeVar).i, rule.dx(kernel, av, bv, z));
-  return record1(rt, z, (bn as TapeVar).i, rule.dy(kernel, av, bv, z));
+  if (aIn) return record1(rt, z, (an as TapeVar).i, rule.dx(kernel, av, bv, z), rule.name);
+  return record1(rt, z, (bn as TapeVar).i, rule.dy(kernel, av, bv, z), rule.name);
 }
 
 export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readonly unknown[]): Num {
@@ -142,7 +142,7 @@ export function applyN(rule: VariadicRule, op: (...xs: Num[]) => Num, xs: readon
       edges++;
     }
   }
-  return edges === 0 ? z : new TapeVar(z, rt.close(), rt);
+  return edges === 0 ? z : rt.node(z, rule.name);
 }
 
 // ---------------------------------------------------------------------------

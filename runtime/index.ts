@@ -16,3 +16,7 @@ export type { TapeStats } from './stats.js';
 export { DualtapeError } from './active.js';
 export { compareModes } from './compare.js';
 export type { CompareOptions, ModeComparison } from './compare.js';
+export { graph } from './graph.js';
+export type { Graph, GraphEdge, GraphGroup, GraphLevel, GraphNode, GraphOptions } from './graph.js';
+export { graphToDot, graphToMermaid, graphToJSON, graphToSVG } from './graph/render.js';
+export type { RenderOptions } from './graph/render.js';

@@ -158,7 +158,7 @@ export function emit1(T: Join, z: number, a: unknown, pa: number): unknown {
     T.parents[e] = (a as TapeVar).i;
     T.partials[e] = pa;
     T.edgeCount = e + 1;
-    return new TapeVar(z, T.close(), T);
+    return T.node(z, 'expr');
   }
   const at = (a as Dual).t;
   if (at === 0) return z; // zero tangent: contributes nothing (0 × ∞ = 0)
@@ -214,7 +214,7 @@ export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
     parents[e + 1] = (b as TapeVar).i;
     partials[e + 1] = pb;
     T.edgeCount = e + 2;
-    return new TapeVar(z, T.close(), T);
+    return T.node(z, 'expr');
   }
   const at = (a as Dual).t as number;
   const bt = (b as Dual).t as number;
@@ -240,7 +240,7 @@ export function emit3(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
     parents[e + 2] = (c as TapeVar).i;
     partials[e + 2] = pc;
     T.edgeCount = e + 3;
-    return new TapeVar(z, T.close(), T);
+    return T.node(z, 'expr');
   }
   const at = (a as Dual).t as number;
   const bt = (b as Dual).t as number;
@@ -281,7 +281,7 @@ export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown 
       T.edge((l as TapeVar).i, ps[k]!);
       edges++;
     }
-    return edges === 0 ? z : new TapeVar(z, T.close(), T);
+    return edges === 0 ? z : T.node(z, 'expr');
   }
   if (ls.some((l) => l instanceof Dual && Array.isArray(l.t))) return chunk(T, z, ls, ps);
   let t = 0;

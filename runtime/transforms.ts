@@ -51,7 +51,7 @@ function valueOf(out: unknown, trace: ForwardTrace | ReverseTrace): unknown {
   return mapLeaves(out, (x) => {
     if (!(x instanceof Active)) return x;
     if (x.tr === trace) return x.v;
-    if (!x.tr.alive) throw escapedError(); // escaped from a finished derivative
+    if (!x.tr.alive && !x.tr.recordsOps) throw escapedError(); // escaped from a finished derivative
     return x;
   });
 }
