@@ -17,6 +17,7 @@
  * it is used in arithmetic instead of writing into someone else's tape.
  */
 import type { Adjoints, Num } from './core-types.js';
+import { isCompiledName } from './registry.js';
 
 let nextTraceId = 1;
 
@@ -27,9 +28,31 @@ export function tracesOpen(): number {
   return openTraces;
 }
 
+/**
+ * Structured copies (`structuredClone`, `postMessage`, `v8.serialize`) read
+ * every own enumerable property of an object, getters included, and would
+ * copy an Active as a plain object whose number has lost its derivative.
+ * Every trace refers to this object, whose getter throws, so copying a value
+ * that carries a derivative (which refers to its trace) fails loudly.
+ */
+const structuredCopyGuard = Object.defineProperty({}, 'dualtape', {
+  enumerable: true,
+  get(): never {
+    throw new DualtapeError(
+      'dualtape: a value that carries a derivative was given to a structured copy (structuredClone, ' +
+        'postMessage, v8.serialize), which would copy its number and silently drop its derivative. ' +
+        'Inside the differentiated function copy arrays with xs.slice() or [...xs] and objects with ' +
+        '{ ...o } instead; to send or store just the numbers, copy stopGradient(x) (or the result, ' +
+        'once the derivative has been taken).',
+    );
+  },
+});
+
 export abstract class Trace {
   readonly id: number = nextTraceId++;
   alive = true;
+  /** See structuredCopyGuard. */
+  readonly guard: object = structuredCopyGuard;
 
   constructor() {
     openTraces++;
@@ -66,6 +89,8 @@ export class ReverseTrace extends Trace {
    * (checkpointed regions recompute and backpropagate through their inputs).
    */
   specials: Map<number, (adjoints: Adjoints) => void> | undefined = undefined;
+  /** A special node's backward step may add adjoints that carry derivatives (of outer levels). */
+  nestedSpecials = false;
 
   constructor() {
     super();
@@ -223,8 +248,8 @@ export class DualtapeError extends Error {
   override name = 'DualtapeError';
 }
 
-/** The first stack frames outside dualtape's runtime: where the conversion happened. */
-function userFrame(): string | undefined {
+/** The first stack frames outside dualtape's runtime: where the conversion happened, and the function there. */
+function userFrame(): { where: string; fn: string | undefined } | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   const frames = stack
     .filter(
@@ -237,11 +262,37 @@ function userFrame(): string | undefined {
   const first = frames[0];
   if (first === undefined) return undefined;
   // A built-in (Number(), Math.sin, a typed array store) did it: name its caller too.
-  return /\((?:<anonymous>|native)\)$|^[\w.]+$/.test(first) && frames[1] ? `${first}, called from ${frames[1]}` : first;
+  const native = /\((?:<anonymous>|native)\)$|^[\w.]+$/.test(first);
+  const caller = native ? frames[1] : first;
+  const fn = caller?.match(/^(?:async )?([\w$.<>]+) \(/)?.[1]?.replace(/^Object\./, '');
+  return { where: native && caller ? `${first}, called from ${caller}` : first, fn };
 }
 
 function conversionError(x: Active): DualtapeError {
-  const where = userFrame();
+  const frame = userFrame();
+  const where = frame?.where;
+  if (!x.tr.alive) {
+    return new DualtapeError(
+      `dualtape: a differentiable value (${value(x)}) was converted to a plain number` + (where ? ` in ${where}` : '') +
+        `, after the grad/valueAndGrad (or jvp, vjp, jacobian) call it came from had returned: it escaped that ` +
+        `finished call (stored in an outer array or variable, e.g. a history of losses) and its derivative ` +
+        `belongs to it. To keep just the number, store stopGradient(x) instead of x inside the ` +
+        `differentiated function (history.push(stopGradient(loss))), or use valueAndGrad to get the value ` +
+        `out as a plain number.`,
+    );
+  }
+  const name = frame?.fn;
+  if (name !== undefined && isCompiledName(name)) {
+    return new DualtapeError(
+      `dualtape: a differentiable value (${value(x)}) was converted to a plain number in ${where}, inside code ` +
+        `the dualtape plugin compiled, at a place the plugin took to hold a plain number, which would silently ` +
+        `drop its derivative. Most often that is a plain object's key named \`length\` (compiled code reads ` +
+        `\`.length\` as an array's length: rename the key, e.g. len), a value given to a built-in the plugin ` +
+        `does not rewrite (new Float64Array([x]), Array.from({ length: x }), a typed-array store), or a ` +
+        `comparison with such a \`length\`. Fix: rename the key or keep the value in a plain array; call ` +
+        `stopGradient(x) where a constant is meant.`,
+    );
+  }
   return new DualtapeError(
     `dualtape: a differentiable value (${value(x)}) was converted to a plain number` +
       (where ? ` in ${where}` : '') +

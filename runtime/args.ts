@@ -6,6 +6,7 @@ import { Active, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
+import { isFloatLike, typedArgumentLike } from './typed.js';
 
 export function describeFn(f: Function): string {
   return f.name ? `\`${f.name}\`` : 'the function';
@@ -31,6 +32,11 @@ export function describe(x: unknown): string {
 export function isPlainObject(x: object): boolean {
   const proto = Object.getPrototypeOf(x);
   return proto === Object.prototype || proto === null;
+}
+
+/** An array, typed array or plain object: a node that mapLeaves and shapeLike look inside. */
+function isTreeNode(x: unknown): x is object {
+  return x !== null && typeof x === 'object' && (Array.isArray(x) || isFloatLike(x) || isPlainObject(x));
 }
 
 /** Throws a TypeError naming the path of the first leaf that cannot be differentiated. */
@@ -83,39 +89,25 @@ function explainArg(x: unknown, path: string, seen: Set<object>, allArgs: boolea
 // Arguments in and gradients out
 // ---------------------------------------------------------------------------
 
-/** Rebuilds `x` with every numeric leaf replaced by `leaf(x, index)`; typed arrays become plain arrays. */
-/**
- * A Float64Array/Float32Array argument as differentiated code sees it: an
- * array (typed arrays cannot hold derivative-carrying values) that keeps the
- * typed-array methods `subarray` (here a copy, not a view) and `set`.
- */
-class FloatArrayArgument extends Array<unknown> {
-  subarray(begin?: number, end?: number): unknown[] {
-    return this.slice(begin, end);
-  }
-  set(source: ArrayLike<unknown>, offset = 0): void {
-    for (let i = 0; i < source.length; i++) this[offset + i] = source[i];
-  }
-  /** A typed array sorts numerically by default (an Array would sort as strings). */
-  override sort(compare?: (a: unknown, b: unknown) => number): this {
-    return super.sort(compare ?? ((a, b) => value(a) - value(b)));
-  }
-  toSorted(compare?: (a: unknown, b: unknown) => number): unknown[] {
-    return this.slice().sort(compare);
-  }
-}
-
 /** `out[key] = v`, also for an own "__proto__" key (which plain assignment would turn into a prototype). */
 export function setOwn(out: Record<string, unknown>, key: string, v: unknown): void {
   if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
   else out[key] = v;
 }
 
+/**
+ * Rebuilds `x` with every numeric leaf replaced by `leaf(x)`. A typed array
+ * (or a typed-array argument of an outer level) becomes a typed-array
+ * argument (runtime/typed.ts), at every level. Anything that is not a tree of
+ * numbers (a string, null, undefined, a boolean, a class instance) is a
+ * constant: returned as it is, with no leaf.
+ */
 export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
   if (typeof x === 'number' || x instanceof Active) return leaf(x);
-  if (x instanceof Float64Array || x instanceof Float32Array) {
-    const out = new FloatArrayArgument(x.length);
-    for (let i = 0; i < x.length; i++) out[i] = leaf(x[i]!);
+  if (!isTreeNode(x)) return x;
+  if (isFloatLike(x)) {
+    const out = typedArgumentLike(x as Float64Array, x.length);
+    for (let i = 0; i < x.length; i++) out[i] = leaf(x[i] as Num);
     return out;
   }
   if (Array.isArray(x)) {
@@ -134,7 +126,8 @@ export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
 /** The gradient with the shape of `x`, reading one gradient per leaf from `next`. */
 export function shapeLike(x: unknown, next: () => Num): unknown {
   if (typeof x === 'number' || x instanceof Active) return next();
-  if (x instanceof Float64Array || x instanceof Float32Array) {
+  if (!isTreeNode(x)) return x;
+  if (isFloatLike(x)) {
     const vals: Num[] = [];
     for (let i = 0; i < x.length; i++) vals.push(next());
     // Nested derivatives may leave derivative-carrying values, which a Float64Array cannot hold.

@@ -1,0 +1,213 @@
+/**
+ * Native code that looks at a value without the plugin seeing it.
+ *
+ * A derivative-carrying value is an object. Native code that *tests* a value
+ * (a callback's result in `filter`/`find`/`some`/`every`, `Boolean(x)`),
+ * *compares* values by identity (`includes`/`indexOf` with SameValueZero or
+ * `===`, Map/Set keys) or *reads* one with a built-in (`Number.isFinite`
+ * passed as a callback) would see the object, not the number: always truthy,
+ * never equal to a plain number, never finite. The plugin routes those calls
+ * here (`method`, `newKeyed`) and replaces the built-ins, when passed as
+ * values, by versions that look at the value (`callable(Number.isFinite)`);
+ * each helper checks that the receiver really is an array, typed array, Map
+ * or Set with its native method, and otherwise makes the ordinary call.
+ */
+import { Active, DualtapeError, value } from './active.js';
+import { callable, register } from './registry.js';
+
+// ---------------------------------------------------------------------------
+// Truthiness and built-ins passed as values
+// ---------------------------------------------------------------------------
+
+/** `if (x)`, `!x`, `x && y`, `Boolean(x)`: an Active is truthy when its value is. */
+export function truthy(x: unknown): boolean {
+  return x instanceof Active ? !!value(x) : !!x;
+}
+
+/** `Number(x)` on a differentiable value is the value itself, derivative included. */
+export function number(x: unknown): unknown {
+  return x instanceof Active ? x : Number(x);
+}
+
+/**
+ * `parseFloat(x)`, `parseInt(x)` in compiled code: they read a number through
+ * its string form, which would drop a derivative without a sound.
+ */
+export function parsed(x: unknown, fn: string): unknown {
+  if (x instanceof Active) {
+    throw new DualtapeError(
+      `dualtape: ${fn}() was given a differentiable value (${value(x)}); parsing it would silently drop its ` +
+        `derivative. Use the value directly (it is a number already), or stopGradient(x) if you mean a constant.`,
+    );
+  }
+  return x;
+}
+
+// Built-ins that test or read a number, as compiled code sees them when they are passed as
+// values (`xs.filter(Boolean)`, `xs.every(Number.isFinite)`, `xs.map(Number)`): through
+// `callable`, like a compiled function's twin.
+const numberPredicate = (f: (x: unknown) => boolean) => (x: unknown) => f(value(x));
+const parser = (f: (...a: unknown[]) => number, name: string) => (x: unknown, radix?: unknown) => f(parsed(x, name), radix);
+register(Boolean, truthy);
+register(Number, number);
+register(Number.isFinite, numberPredicate(Number.isFinite));
+register(Number.isNaN, numberPredicate(Number.isNaN));
+register(Number.isInteger, numberPredicate(Number.isInteger));
+register(Number.isSafeInteger, numberPredicate(Number.isSafeInteger));
+register(isFinite, numberPredicate(isFinite as (x: unknown) => boolean));
+register(isNaN, numberPredicate(isNaN as (x: unknown) => boolean));
+register(parseFloat, parser(parseFloat as never, 'parseFloat'));
+register(parseInt, parser(parseInt as never, 'parseInt'));
+
+// ---------------------------------------------------------------------------
+// Native methods: `recv.name(...args)` in compiled code, for the names below
+// ---------------------------------------------------------------------------
+
+/** Methods whose callback's result native code tests for truthiness. */
+const PREDICATES = new Set(['filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every']);
+const SEARCHES = new Set(['includes', 'indexOf', 'lastIndexOf']);
+const KEYED = new Set(['get', 'has', 'delete', 'set', 'add']);
+
+const arrayProto = Array.prototype as unknown as Record<string, unknown>;
+const typedProto = Object.getPrototypeOf(Float64Array.prototype) as Record<string, unknown>;
+const mapProto = Map.prototype as unknown as Record<string, unknown>;
+const setProto = Set.prototype as unknown as Record<string, unknown>;
+
+/** The names the plugin routes through `method` (plugin/names.ts keeps the same list). */
+export const NATIVE_METHODS: ReadonlySet<string> = new Set([...PREDICATES, ...SEARCHES, ...KEYED]);
+
+/**
+ * `recv[name](...args)`, where the native array, typed-array, Map and Set
+ * methods compare and test values as they would for plain numbers. Any
+ * other receiver (a class of the user's with a `get` method, a string's
+ * `indexOf`) gets the ordinary call.
+ */
+export function method(recv: unknown, name: string, ...args: unknown[]): unknown {
+  const r = recv as Record<string, unknown>;
+  const fn = r[name];
+  if (typeof fn !== 'function') throw new TypeError(`${describeCallee(recv, name)} is not a function`);
+  if (fn === arrayProto[name] || fn === typedProto[name]) {
+    if (PREDICATES.has(name)) {
+      if (args.length > 0) args[0] = predicate(args[0]);
+    } else if (SEARCHES.has(name)) {
+      return search(recv as ArrayLike<unknown>, name as 'includes', args[0], args.length > 1 ? value(args[1]) : undefined);
+    }
+  } else if (KEYED.has(name) && (fn === mapProto[name] || fn === setProto[name]) && args.length > 0) {
+    return keyed(recv as Map<unknown, unknown>, name, args);
+  }
+  return (fn as Function).apply(recv, args);
+}
+
+function describeCallee(recv: unknown, name: string): string {
+  return `${recv === null ? 'null' : typeof recv === 'object' ? (recv as object).constructor?.name ?? 'object' : typeof recv}.${name}`;
+}
+
+/** A callback whose result native code tests: the test looks at the value. */
+function predicate(cb: unknown): unknown {
+  if (typeof cb !== 'function') return cb; // the native method throws its own TypeError
+  const f = callable(cb) as Function;
+  return function (this: unknown, ...a: unknown[]): boolean {
+    return truthy(f.apply(this, a));
+  };
+}
+
+/**
+ * `includes` (SameValueZero), `indexOf` and `lastIndexOf` (`===`) comparing
+ * values, for a needle and elements that may carry derivatives.
+ */
+export function search(recv: ArrayLike<unknown>, method: 'indexOf' | 'lastIndexOf' | 'includes', x: unknown, from?: number): unknown {
+  const target = value(x);
+  const same = method === 'includes' ? (a: unknown) => a === target || (a !== a && target !== target) : (a: unknown) => a === target;
+  const n = recv.length;
+  // fromIndex as the natives convert it: ToIntegerOrInfinity.
+  const start = from === undefined ? undefined : Number.isNaN(Number(from)) ? 0 : Math.trunc(Number(from));
+  if (method === 'lastIndexOf') {
+    let i = start === undefined ? n - 1 : start < 0 ? n + start : Math.min(start, n - 1);
+    for (; i >= 0; i--) if (same(value(recv[i]))) return i;
+    return -1;
+  }
+  let i = start === undefined ? 0 : start < 0 ? Math.max(0, n + start) : start;
+  for (; i < n; i++) if (same(value(recv[i]))) return method === 'includes' ? true : i;
+  return method === 'includes' ? false : -1;
+}
+
+// ---------------------------------------------------------------------------
+// Map and Set keys
+// ---------------------------------------------------------------------------
+
+/**
+ * Keys compare by value, as `===` does in compiled code, and an Active key
+ * keeps its derivative (iterating the keys gives it back). A Map or Set
+ * holds an Active key as the object itself; this side index finds it from
+ * its value. Only collections that received an Active key through compiled
+ * code have an index, so lookups elsewhere cost one WeakMap read on a miss.
+ */
+const activeKeys = new WeakMap<object, Map<number, Active>>();
+
+type Keyed = Map<unknown, unknown> | Set<unknown>;
+
+/** The key under which `c` holds `k` compared by value, or `k` itself. */
+function storedKey(c: Keyed, k: unknown): unknown {
+  if (k instanceof Active) {
+    const v = value(k);
+    if (c.has(v)) return v;
+  } else if (typeof k !== 'number' || c.has(k)) {
+    return k;
+  }
+  const index = activeKeys.get(c);
+  if (index === undefined) return k;
+  const v = value(k);
+  const a = index.get(v);
+  if (a === undefined) return k;
+  if (c.has(a)) return a;
+  index.delete(v); // removed by code that did not go through here (clear(), uncompiled code)
+  return k;
+}
+
+function keyed(c: Keyed, name: string, args: unknown[]): unknown {
+  const k = args[0];
+  const key = storedKey(c, k);
+  const native = (c instanceof Map ? mapProto : setProto)[name] as Function;
+  if (name === 'set' || name === 'add') {
+    if (key === k && k instanceof Active && !c.has(k)) {
+      let index = activeKeys.get(c);
+      if (index === undefined) activeKeys.set(c, (index = new Map()));
+      index.set(value(k), k);
+    }
+  } else if (name === 'delete' && key instanceof Active) {
+    activeKeys.get(c)?.delete(value(key));
+  }
+  args[0] = key;
+  return native.apply(c, args);
+}
+
+/** `new Set(iterable)`, `new Map(entries)` in compiled code: keys by value, as `add`/`set` above. */
+export function newKeyed(C: unknown, ...args: unknown[]): unknown {
+  if (C !== Map && C !== Set) return Reflect.construct(C as Function, args);
+  const c = new (C as typeof Map)();
+  const it = args[0];
+  if (it === undefined || it === null) return c;
+  for (const e of it as Iterable<unknown>) {
+    if (C === Set) {
+      keyed(c as unknown as Keyed, 'add', [e]);
+    } else {
+      if (e === null || typeof e !== 'object') throw new TypeError(`Iterator value ${String(e)} is not an entry object`);
+      const entry = e as Record<number, unknown>;
+      keyed(c, 'set', [entry[0], entry[1]]);
+    }
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+// Lengths
+// ---------------------------------------------------------------------------
+
+/**
+ * `new Array(n)`, `Array(n)`, `new Float64Array(n)` with a differentiable
+ * `n`: a length is piecewise constant, so it is the plain value (a
+ * non-integer still throws the RangeError JS throws).
+ */
+export function size(n: unknown): unknown {
+  return n instanceof Active ? value(n) : n;
+}
