@@ -46,6 +46,11 @@ export function checkArg(x: unknown, path: string, seen: Set<object>, allArgs: b
   explainArg(x, path, seen, allArgs);
 }
 
+/** Is `x` a tree of numbers that can be differentiated (checkArg would accept it)? */
+export function isDifferentiable(x: unknown): boolean {
+  return isTree(x, 0);
+}
+
 /** A valid argument tree? (Depth-limited so that a cycle falls through to the slow walk.) */
 function isTree(x: unknown, depth: number): boolean {
   if (typeof x === 'number' || x instanceof Active || x instanceof Float64Array || x instanceof Float32Array) return true;

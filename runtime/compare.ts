@@ -7,7 +7,7 @@
  * (the ratio is what carries over between machines).
  */
 import { grad } from './api.js';
-import { compiledOrThrow, leavesOf } from './args.js';
+import { compiledOrThrow, isDifferentiable, leavesOf } from './args.js';
 import { lastTapeStats } from './stats.js';
 
 export interface CompareOptions {
@@ -73,16 +73,21 @@ export function compareModes<A extends unknown[]>(f: (...args: A) => number, arg
   if (!Array.isArray(args)) throw new TypeError('dualtape: compareModes(f, args) takes the arguments as an array, e.g. compareModes(f, [x]).');
   const samples = opts.samples ?? 5;
   const sampleMs = opts.sampleMs ?? 20;
-  const forward = grad(f, { mode: 'forward' }) as (...a: A) => unknown;
-  const reverse = grad(f) as (...a: A) => unknown;
-  const inputs = args.reduce<number>((n, a) => n + leavesOf(a).length, 0);
+  // Arguments that are not trees of numbers (a label, null, an options object) are constants.
+  const argnums = args.flatMap((a, k) => (isDifferentiable(a) ? [k] : []));
+  if (argnums.length === 0) {
+    throw new TypeError('dualtape: compareModes found no numeric argument to differentiate in args (numbers, arrays, Float64Array/Float32Array or plain objects of those).');
+  }
+  const forward = grad(f, { mode: 'forward', argnums }) as (...a: A) => unknown;
+  const reverse = grad(f, { argnums }) as (...a: A) => unknown;
+  const inputs = argnums.reduce<number>((n, k) => n + leavesOf(args[k]).length, 0);
 
   const plainMs = time(() => f(...args), samples, sampleMs);
   const reverseMs = time(() => reverse(...args), samples, sampleMs);
   const stats = lastTapeStats();
   const forwardMs = time(() => forward(...args), samples, sampleMs);
 
-  const flat = (g: unknown) => (args.length === 1 ? leavesOf(g) : (g as unknown[]).flatMap((x) => leavesOf(x))) as number[];
+  const flat = (g: unknown) => (g as unknown[]).flatMap((x) => leavesOf(x)) as number[];
   const gf = flat(forward(...args));
   const gr = flat(reverse(...args));
   let scale = 1e-300;
