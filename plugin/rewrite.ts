@@ -379,6 +379,32 @@ const visitor: Visitor<State> = {
     }
   },
 
+  OptionalCallExpression(path, s) {
+    // `xs?.filter(cb)`, `m?.get(x)`: as the plain calls in CallExpression, through the runtime's `method`.
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const callee = path.node.callee;
+    if (!t.isOptionalMemberExpression(callee) || callee.computed || !t.isIdentifier(callee.property)) return;
+    const prop = callee.property.name;
+    if (!NATIVE_METHODS.has(prop)) return;
+    const parent = path.parentPath;
+    const continued = (parent.isOptionalMemberExpression() && path.key === 'object') ||
+      (parent.isOptionalCallExpression() && path.key === 'callee');
+    if (callee.optional && !path.node.optional && !continued) {
+      // `o?.m(args)` ending the chain: `(_o = o) == null ? undefined : method(_o, 'm', args)`.
+      const o = s.ctx.temp(path, 'obj');
+      const call = t.callExpression(s.ctx.helper('method'), [t.cloneNode(o), t.stringLiteral(prop), ...path.node.arguments]);
+      const test = t.binaryExpression('==', t.assignmentExpression('=', o, callee.object), t.nullLiteral());
+      s.ctx.done.add(call);
+      return void replace(path, t.conditionalExpression(test, t.identifier('undefined'), call), s);
+    }
+    // A longer chain (`xs?.filter(cb).length`): the predicate's result is tested by its value.
+    const first = path.get('arguments')[0];
+    if (PREDICATE_METHODS.has(prop) && first && !first.isSpreadElement()) {
+      replace(first, t.callExpression(s.ctx.helper('predicateArg'), [first.node as Expr]), s);
+    }
+  },
+
   NewExpression(path, s) {
     if (s.ctx.done.has(path.node)) return;
     const { t } = s.ctx;
@@ -478,6 +504,9 @@ function usedAsValue(path0: NodePath): boolean {
 function sizeArg(arg: NodePath<Expr>, s: State): void {
   replace(arg, s.ctx.t.callExpression(s.ctx.helper('size'), [arg.node]), s);
 }
+
+/** Native methods that test their callback's result. */
+const PREDICATE_METHODS = new Set(['filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every']);
 
 /** Array methods whose callback is only called during the call. */
 const ARRAY_CALLBACKS = new Set([

@@ -6,7 +6,7 @@ import { Active, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
-import { isFloatLike, typedArgumentLike } from './typed.js';
+import { isFloatLike, isTypedArgument, typedArgumentLike } from './typed.js';
 
 export function describeFn(f: Function): string {
   return f.name ? `\`${f.name}\`` : 'the function';
@@ -44,6 +44,20 @@ export function checkArg(x: unknown, path: string, seen: Set<object>, allArgs: b
   // The common case, checked without building any path string; the slow walk below names the culprit.
   if (isTree(x, 0)) return;
   explainArg(x, path, seen, allArgs);
+}
+
+/**
+ * For arguments whose non-numeric leaves are constants (checkpoint,
+ * customDerivative): a TypeError if a tree refers back to itself, which
+ * mapLeaves could not walk.
+ */
+export function checkAcyclic(x: unknown, path: string, seen: Set<object> = new Set()): void {
+  if (isTree(x, 0) || x === null || typeof x !== 'object' || x instanceof Active) return;
+  if (!(Array.isArray(x) || isPlainObject(x))) return;
+  if (seen.has(x)) throw new TypeError(`dualtape: ${path} refers back to itself; arguments must be trees (arrays and plain objects without cycles).`);
+  seen.add(x);
+  for (const key of Object.keys(x)) checkAcyclic((x as Record<string, unknown>)[key], `${path}[${JSON.stringify(key)}]`, seen);
+  seen.delete(x);
 }
 
 /** Is `x` a tree of numbers that can be differentiated (checkArg would accept it)? */
@@ -125,6 +139,24 @@ export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(x as object)) setOwn(out, key, mapLeaves((x as Record<string, unknown>)[key], leaf));
+  return out;
+}
+
+/**
+ * A result handed back to the user: typed-array arguments (runtime/typed.ts)
+ * holding plain numbers become real Float64Array/Float32Array again.
+ */
+export function userValue(x: unknown): unknown {
+  if (!isTreeNode(x)) return x;
+  if (isFloatLike(x)) {
+    if (!isTypedArgument(x)) return x;
+    const vals = Array.from(x);
+    if (!vals.every((v) => typeof v === 'number')) return vals;
+    return x instanceof Float32Array ? Float32Array.from(vals as number[]) : Float64Array.from(vals as number[]);
+  }
+  if (Array.isArray(x)) return x.map(userValue);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(x)) setOwn(out, key, userValue((x as Record<string, unknown>)[key]));
   return out;
 }
 
@@ -211,12 +243,34 @@ export function checkSameShape(x: unknown, y: unknown, xPath: string, yPath: str
 }
 
 
+/** Does the source of `f` open its body with the directive? (Then asking for it would be wrong advice.) */
+function hasDirective(f: Function): boolean {
+  let src: string;
+  try {
+    src = Function.prototype.toString.call(f);
+  } catch {
+    return false;
+  }
+  const body = src.indexOf('{');
+  return body >= 0 && /^\{\s*(?:(['"])[^'"]*\1\s*;?\s*)*(['"])use differentiable\2/.test(src.slice(body));
+}
+
 /** The compiled version of `f`, or a TypeError explaining how to get one. */
 export function compiledOrThrow(f: unknown, api: string): Function {
   if (typeof f !== 'function') {
     throw new TypeError(`dualtape: ${api} expects a function, got ${describe(f)}.`);
   }
   const fc = compiledVersion(f);
+  if (fc === undefined && hasDirective(f)) {
+    // Asking for the directive would not help: it is there, and the plugin did not compile the function.
+    throw new TypeError(
+      `dualtape: ${api} was given ${describeFn(f)}, which has the directive 'use differentiable' but was not ` +
+        `compiled by the dualtape Babel plugin. Either the plugin did not run on its file (add ` +
+        `'dualtape/babel' to your Babel plugins, check the bundler plugin's include/exclude, or run the file ` +
+        `with node --import dualtape/register), or it is a method passed without its object: wrap it, ` +
+        `${api}((w) => obj.method(w)).`,
+    );
+  }
   if (fc === undefined) {
     throw new TypeError(
       `dualtape: ${api} was given ${describeFn(f)}, which the dualtape Babel plugin did not compile, ` +

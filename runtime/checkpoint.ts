@@ -9,7 +9,7 @@
  */
 import { Active, ReverseTrace, TapeVar } from './active.js';
 import type { Adjoints, Num } from './core-types.js';
-import { topTraceOf, checkOutput, compiledOrThrow, leavesOf, mapLeaves, shapeLike } from './args.js';
+import { topTraceOf, checkAcyclic, checkOutput, compiledOrThrow, leavesOf, mapLeaves, shapeLike } from './args.js';
 import { reverseSweep } from './engine.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
@@ -28,6 +28,7 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
     const top = topTraceOf(args);
     if (!(top instanceof ReverseTrace)) return fc.apply(this, args);
     // Leaves that are not numbers (a label, null, an options object) are constants: mapLeaves passes them on.
+    args.forEach((a, k) => checkAcyclic(a, `args[${k}]`));
     const tape = top;
     // The step's inputs on the outer tape, and the arguments without this level.
     const inputNodes: number[] = [];

@@ -11,7 +11,7 @@
  */
 import { Active, Dual, DualtapeError, ReverseTrace, TapeVar } from './active.js';
 import type { Num } from './core-types.js';
-import { checkOutput, describe, describeFn, leavesLike, leavesOf, mapLeaves, shapeLike, topTraceOf } from './args.js';
+import { checkAcyclic, checkOutput, describe, describeFn, leavesLike, leavesOf, mapLeaves, shapeLike, topTraceOf } from './args.js';
 import type { OutputOf, TangentsOf } from './transforms.js';
 import { jacobian } from './transforms.js';
 import { add, mul } from './engine.js';
@@ -64,6 +64,7 @@ export function customDerivative<A extends unknown[], R extends number | readonl
     const top = topTraceOf(args);
     if (top === undefined) return f.apply(this, args as A);
     // Leaves that are not numbers (a label, null, an options object) are constants: mapLeaves passes them on.
+    args.forEach((a, k) => checkAcyclic(a, `args[${k}]`));
     const primals = args.map((a) => mapLeaves(a, (x) => (x instanceof Active && x.tr === top ? x.v : x)));
     const y = custom.apply(this, primals);
     checkOutput(y, 'customDerivative');
@@ -163,9 +164,11 @@ export function customDerivative<A extends unknown[], R extends number | readonl
 /** A vjp rule's result: one cotangent per argument, flattened in leaf order. */
 function vjpRow(cts: unknown, primals: unknown[], f: Function): Num[] {
   if (!Array.isArray(cts) || cts.length !== primals.length) {
-    throw new DualtapeError(
-      `dualtape: the vjp rule of customDerivative(${describeFn(f)}) must return an array with one cotangent per ` +
-        `argument (${primals.length}), but returned ${describe(cts)}.`,
+    const E = Array.isArray(cts) ? TypeError : DualtapeError; // a wrong shape, or not cotangents at all
+    throw new E(
+      `dualtape: the vjp rule of customDerivative(${describeFn(f)}) returned ${describe(cts)}` +
+        (Array.isArray(cts) ? ` of ${cts.length}` : '') +
+        `: a vjp rule must return an array with one cotangent per argument (${primals.length}).`,
     );
   }
   return cts.flatMap((c, a) => ruleLeaves(primals[a], c, 'vjp', f, a));
@@ -181,7 +184,9 @@ function ruleLeaves(shape: unknown, result: unknown, which: 'jvp' | 'vjp', f: Fu
   const want = leavesOf(shape).length;
   if (want === 0) return [];
   const bad = firstNonNumber(shape, result);
-  if (bad !== undefined) {
+  const got = leavesOf(result).length;
+  // Something that is not a number where one belongs; a leaf merely missing is a wrong shape (below).
+  if (bad !== undefined && (bad.value !== undefined || bad.path === '' || got === want)) {
     const part = which === 'vjp' ? `the cotangent of argument ${arg}` : 'its result';
     throw new DualtapeError(
       `dualtape: the ${which} rule of customDerivative(${describeFn(f)}) returned ${describe(bad.value)} ` +
@@ -190,7 +195,6 @@ function ruleLeaves(shape: unknown, result: unknown, which: 'jvp' | 'vjp', f: Fu
         `(0 for no derivative).`,
     );
   }
-  const got = leavesOf(result).length;
   if (got !== want) throw ruleShapeError(which, got, want);
   return leavesLike(shape, result);
 }

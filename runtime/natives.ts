@@ -112,6 +112,20 @@ function predicate(cb: unknown): unknown {
 }
 
 /**
+ * The callback of `xs?.filter(cb).length` and other optional chains the
+ * plugin cannot route through `method`: native predicates call it with the
+ * array as third argument, and then the test looks at the value.
+ */
+export function predicateArg(cb: unknown): unknown {
+  if (typeof cb !== 'function') return cb;
+  const f = callable(cb) as Function;
+  return function (this: unknown, ...a: unknown[]): unknown {
+    const r = f.apply(this, a);
+    return a.length === 3 && (Array.isArray(a[2]) || ArrayBuffer.isView(a[2])) ? truthy(r) : r;
+  };
+}
+
+/**
  * `includes` (SameValueZero), `indexOf` and `lastIndexOf` (`===`) comparing
  * values, for a needle and elements that may carry derivatives.
  */

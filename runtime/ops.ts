@@ -16,7 +16,7 @@ export {
   floor, ceil, round, trunc, sign,
 } from './engine.js';
 export { value, callable, compiled, register };
-export { truthy, number, parsed, search, method, newKeyed, size } from './natives.js';
+export { truthy, number, parsed, search, method, newKeyed, size, predicateArg } from './natives.js';
 export { isView, isArray } from './typed.js';
 
 // Math functions passed around as values (`xs.map(Math.exp)`, `const { sin } = Math`)

@@ -36,6 +36,10 @@ function positionOf3(xs: number[]): number {
   const k = xs.indexOf(3, i + 1);
   return xs[2]! * (i + 1) + xs[2]! * xs[2]! * j + k;
 }
+function optionalSearch(xs: number[]): number {
+  const m: Map<number, number> | undefined = new Map([[2, 5]]);
+  return (xs?.includes(0) ? xs[1]! * 10 : xs[1]!) + (m?.get(xs[1]!) ?? 1) * xs[1]!;
+}
 function lookup(xs: number[]): number {
   const weights = new Map([[1, 10], [2, 20]]);
   return xs.reduce((s, v) => s + (weights.get(v) ?? 1) * v, 0);
@@ -83,6 +87,7 @@ describe('searches with a constant needle', () => {
     check(withZero, [0, 2.5], [0, 10]);
     check(withZero, [1.5, 2.5], [0, 1]);
   });
+  it('in optional chains: xs?.includes(0), m?.get(x)', () => check(optionalSearch, [0, 2], [0, 15]));
   it('indexOf, lastIndexOf and a fromIndex', () => check(positionOf3, [3, 0.5, 1.5, 3], [0, 0, 1 + 2 * 1.5 * 3, 0]));
 });
 

@@ -12,6 +12,9 @@ import { expectMatrixClose, fdHessian } from './helpers/transforms-check.js';
 
 const modes = ['reverse', 'forward'] as const;
 
+/** findLast/findLastIndex (ES2023; the project's TypeScript lib is older, Node 20 has them). */
+type Es2023 = number[] & { findLast(p: (v: number) => unknown): number | undefined; findLastIndex(p: (v: number) => unknown): number };
+
 /**
  * Gradient in both modes, equal to the hand formula and, for every entry not
  * at a point where a truthiness test switches (an exact 0 tested, or a
@@ -42,11 +45,11 @@ function firstNonZero(xs: number[]): number {
 }
 function firstNonZeroIndex(xs: number[]): number {
   const i = xs.findIndex((v) => v);
-  const j = xs.findLastIndex((v) => v);
+  const j = (xs as Es2023).findLastIndex((v) => v);
   return xs[i]! * 10 + xs[j]! * xs[j]!;
 }
 function lastNonZero(xs: number[]): number {
-  return xs.findLast((v) => v)! ** 2;
+  return (xs as Es2023).findLast((v) => v)! ** 2;
 }
 function anyAll(xs: number[]): number {
   const any = xs.some((v) => v - 1);
@@ -70,6 +73,10 @@ function predicateThis(xs: number[]): number {
   return picked.reduce((p, v) => p * v, 1);
 }
 
+function optionalChains(xs: number[]): number {
+  const nz = xs?.filter((v) => v);
+  return nz!.reduce((p, v) => p + v, 0) / nz!.length + xs?.filter((v) => v).length * xs[1]!;
+}
 function sortedDescending(xs: number[]): number {
   const s = xs.slice().sort((a, b) => b - a);
   return s[0]! * 2 + s[2]!;
@@ -92,6 +99,7 @@ describe('truthiness of values carrying derivatives', () => {
   });
   it('Boolean(x), !x, x ? :, && and ||, if (x)', () => check(tests, [0, 1.5, -2], [11 + 1, 3 + 2, 1]));
   it('a predicate with thisArg', () => check(predicateThis, [2, 3, 5], [0, 5, 3], [0]));
+  it('optional chains: xs?.filter(cb) and xs?.filter(cb).length', () => check(optionalChains, [0, 2, 4], [0, 0.5 + 2, 0.5]));
   it('under hessian', () => {
     const f = (xs: number[]) => xs.filter((v) => v).reduce((a, v) => a + v * v * v, 0);
     const x = [0, 2, -1];

@@ -6,7 +6,7 @@
  * (.buffer, new Float64Array(x.buffer)) throws a DualtapeError.
  */
 import { describe, expect, it } from 'vitest';
-import { DualtapeError, grad, hessian, hvp, jacobian } from 'dualtape';
+import { DualtapeError, grad, hessian, hvp, jacobian, jvp, vjp } from 'dualtape';
 import { expectClose } from './helpers/check.js';
 import { expectMatrixClose, expectVectorClose, fdHessian, matVec } from './helpers/transforms-check.js';
 
@@ -40,6 +40,9 @@ function writesToSubarray(x: Float64Array): number {
   const s = x.subarray(0, 2);
   s[0] = 5;
   return x[0]!;
+}
+function squares(x: Float64Array): Float64Array {
+  return x.map((v) => v * v);
 }
 function float32(x: Float32Array): number {
   return x instanceof Float32Array && !(x instanceof Float64Array) ? x[0]! * x[1]! : 0;
@@ -90,6 +93,16 @@ describe('typed-array arguments keep their type at every level', () => {
       expect(run).toThrow(/\.buffer of a Float64Array argument.*Read it by index/);
     }
     expect(() => grad(writesToSubarray)(new Float64Array(x))).toThrow(TypeError);
+  });
+  it('jvp and vjp give typed-array outputs back as real Float64Arrays', () => {
+    const [y, t] = jvp(squares, [new Float64Array([2, 3])], [new Float64Array([1, 0.5])]);
+    expect(y).toBeInstanceOf(Float64Array);
+    expect(t).toBeInstanceOf(Float64Array);
+    expect(Array.from(y as Float64Array)).toEqual([4, 9]);
+    expect(Array.from(t as Float64Array)).toEqual([4, 3]);
+    const [v, pullback] = vjp(squares, new Float64Array([2, 3]));
+    expect(ArrayBuffer.isView(v) && (v as Float64Array).buffer.byteLength).toBe(16);
+    expect(Array.from(pullback(new Float64Array([1, 1]) as never) as Float64Array)).toEqual([4, 6]);
   });
   it('a plain call is untouched', () => {
     expect(typedChecks(new Float64Array(x))).toBe(3 * 1 * 1 * 3);
