@@ -23,7 +23,11 @@
  * Array-only methods (`push`, `concat`, `flat`, `splice` ...) are absent, as
  * on a typed array.
  */
-import { DualtapeError, value } from './active.js';
+import { Active, DualtapeError, value } from './active.js';
+import { callable } from './registry.js';
+
+/** `!!v` for a value that may carry a derivative. */
+const truthyValue = (v: unknown): boolean => (v instanceof Active ? !!value(v) : !!v);
 
 /** A typed array sorts numerically by default (an Array would sort as strings). */
 const numeric = (a: unknown, b: unknown): number => {
@@ -38,11 +42,16 @@ const numeric = (a: unknown, b: unknown): number => {
   return 0;
 };
 
-/** Methods a typed array shares with Array, with the same behaviour on our arrays of values. */
+/**
+ * Methods a typed array shares with Array, with the same behaviour on our
+ * arrays of values. (Those that build a new array of the same kind, `map`,
+ * `filter`, `slice`, ..., are written below: `constructor` is the typed-array
+ * constructor, so Array's species would build a real typed array.)
+ */
 const SHARED = [
-  'at', 'copyWithin', 'entries', 'every', 'fill', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex',
-  'forEach', 'includes', 'indexOf', 'join', 'keys', 'lastIndexOf', 'map', 'reduce', 'reduceRight', 'reverse',
-  'slice', 'some', 'toLocaleString', 'toReversed', 'toString', 'values', 'with',
+  'at', 'copyWithin', 'entries', 'every', 'fill', 'find', 'findIndex', 'findLast', 'findLastIndex',
+  'forEach', 'includes', 'indexOf', 'join', 'keys', 'lastIndexOf', 'reduce', 'reduceRight', 'reverse',
+  'some', 'toLocaleString', 'toString', 'values',
 ] as const;
 
 export interface TypedArgument extends Array<unknown> {
@@ -64,16 +73,26 @@ function memoryError(kind: string, what: string): DualtapeError {
 function makeClass(Typed: Float64ArrayConstructor | Float32ArrayConstructor): TypedArgumentClass {
   const kind = Typed.name;
   class Arg extends Array<unknown> {
-    /** `new Arg(n)` is n zeros, as `new Float64Array(n)` (Array's species constructor calls it too). */
-    constructor(...args: unknown[]) {
-      if (args.length === 1 && typeof args[0] === 'number') {
-        super(args[0]);
-        this.fill(0);
-      } else {
-        super(...args);
-      }
+    /** `new Arg(n)`: n zeros, as `new Float64Array(n)`. */
+    constructor(n: number) {
+      super(n);
+      Array.prototype.fill.call(this, 0);
     }
   }
+  /** A new array of this kind holding `values`. */
+  const make = (values: ArrayLike<unknown>): unknown[] => {
+    const out = new Arg(values.length) as unknown as unknown[];
+    for (let i = 0; i < values.length; i++) out[i] = values[i];
+    return out;
+  };
+  /** `a.slice(begin, end)` as a plain array (Array's own slice would follow `constructor`). */
+  const slice = {
+    call(a: unknown[], begin?: number, end?: number): unknown[] {
+      const copy = new Array<unknown>(a.length);
+      for (let i = 0; i < a.length; i++) copy[i] = a[i];
+      return copy.slice(begin, end);
+    },
+  };
   const proto = Arg.prototype as unknown as Record<PropertyKey, unknown>;
   const arrayProto = Array.prototype as unknown as Record<PropertyKey, unknown>;
   for (const name of SHARED) {
@@ -83,14 +102,36 @@ function makeClass(Typed: Float64ArrayConstructor | Float32ArrayConstructor): Ty
   }
   Object.defineProperty(proto, Symbol.iterator, { value: arrayProto[Symbol.iterator], writable: true, configurable: true });
   const methods = {
+    map(this: unknown[], cb: Function, thisArg?: unknown) {
+      const f = callable(cb) as Function;
+      const out = new Arg(this.length) as unknown as unknown[];
+      for (let i = 0; i < this.length; i++) out[i] = f.call(thisArg, this[i], i, this);
+      return out;
+    },
+    /** As the array method `method` (runtime/natives.ts) runs it: the test looks at the value. */
+    filter(this: unknown[], cb: Function, thisArg?: unknown) {
+      const f = callable(cb) as Function;
+      const kept: unknown[] = [];
+      for (let i = 0; i < this.length; i++) if (truthyValue(f.call(thisArg, this[i], i, this))) kept.push(this[i]);
+      return make(kept);
+    },
+    slice(this: unknown[], begin?: number, end?: number) {
+      return make(slice.call(this, begin, end));
+    },
+    toReversed(this: unknown[]) {
+      return make(slice.call(this).reverse());
+    },
+    with(this: unknown[], index: number, v: unknown) {
+      return make((arrayProto.with as Function).call(this, index, v));
+    },
     sort(this: unknown[], compare?: (a: unknown, b: unknown) => number) {
       return Array.prototype.sort.call(this, compare ?? numeric);
     },
     toSorted(this: unknown[], compare?: (a: unknown, b: unknown) => number) {
-      return Array.prototype.sort.call(Array.prototype.slice.call(this), compare ?? numeric);
+      return make(Array.prototype.sort.call(slice.call(this), compare ?? numeric));
     },
     subarray(this: unknown[], begin?: number, end?: number) {
-      return Object.freeze(Array.prototype.slice.call(this, begin, end));
+      return Object.freeze(make(slice.call(this, begin, end)));
     },
     set(this: unknown[], source: ArrayLike<unknown>, offset = 0) {
       const n = source.length;
@@ -111,6 +152,8 @@ function makeClass(Typed: Float64ArrayConstructor | Float32ArrayConstructor): Ty
     });
   }
   Object.defineProperty(proto, Symbol.toStringTag, { get: () => kind, configurable: true });
+  // `x.constructor === Float64Array`, and `new x.constructor(n)` is a real typed array, as for a typed array.
+  Object.defineProperty(proto, 'constructor', { value: Typed, writable: true, configurable: true });
   // `x instanceof Float64Array` holds: the chain is Arg.prototype -> Float64Array.prototype.
   Object.setPrototypeOf(proto, Typed.prototype);
   Object.defineProperty(Arg, 'name', { value: kind });

@@ -15,7 +15,7 @@ function typedChecks(x: Float64Array): number {
   const a = x instanceof Float64Array ? 1 : 0;
   const b = ArrayBuffer.isView(x) ? 1 : 0;
   const c = Array.isArray(x) ? 0 : 1;
-  const d = Object.prototype.toString.call(x) === '[object Float64Array]' ? 1 : 0;
+  const d = Object.prototype.toString.call(x) === '[object Float64Array]' && x.constructor === Float64Array ? 1 : 0;
   const sub = x.subarray(1);
   const s = x.slice().sort(); // numeric: [1, 2, 3] (as strings "10" < "9" would differ below)
   const m = x.map((v) => v * 2);
@@ -32,6 +32,12 @@ function copiedIn(x: Float64Array): number {
   const z = x.slice();
   z.set(x.subarray(0, 2), 1);
   return y.length * z[2]! * z[0]! + z.reduce((s, v) => s + v, 0);
+}
+function typedSiblings(x: Float64Array): number {
+  const nz = x.filter((v) => v); // truthiness of values, on a typed array
+  const made = new (x.constructor as Float64ArrayConstructor)(2); // a real Float64Array of zeros
+  const r = (x as unknown as { toReversed(): { with(i: number, v: number): Float64Array } }).toReversed().with(0, 1); // ES2023
+  return nz.length * x[1]! + made[1]! + r[1]! * r[2]! + (x.includes(0) ? x[2]! : 0);
 }
 function throughBuffer(x: Float64Array): number {
   return new Float64Array(x.buffer, 0, 1)[0]!;
@@ -86,6 +92,14 @@ describe('typed-array arguments keep their type at every level', () => {
   it('Float32Array arguments are Float32Arrays', () => {
     expectClose(Array.from(grad(float32)(new Float32Array([2, 5]))), [5, 2]);
     expectMatrixClose(hessian(float32)(new Float32Array([2, 5])), [[0, 1], [1, 0]]);
+  });
+  it('filter by truthiness, new x.constructor(n), toReversed and with, includes(0)', () => {
+    // x = [0, 3, 2]: nz = [3, 2]; r = [1, 3, 0]: f = 2 x1 + 0 + x1 x0 + x2.
+    for (const mode of ['reverse', 'forward'] as const) {
+      expectClose(Array.from(grad(typedSiblings, { mode })(new Float64Array([0, 3, 2]))), [3, 2, 1]);
+    }
+    expect(typedSiblings(new Float64Array([0, 3, 2]))).toBe(8);
+    expectMatrixClose(hessian(typedSiblings)(new Float64Array([0, 3, 2])), [[0, 1, 0], [1, 0, 0], [0, 0, 0]]);
   });
   it('.buffer throws a DualtapeError saying what to do; writes through a subarray throw', () => {
     for (const run of [() => grad(throughBuffer)(new Float64Array(x)), () => hessian(throughBuffer)(new Float64Array(x))]) {
