@@ -34,6 +34,12 @@ function sizedByLeaf(n: number): number {
 function lengthKey(r: { length: number; width: number }): number {
   return typeof r.length === 'number' ? 1 : 0;
 }
+function lengthKeyIndexed(r: { length: number; width: number }): number {
+  return r['length'] * r.width;
+}
+function lengthKeyCompared(r: { length: number; width: number }): number {
+  return 1 < r.length ? r.width : 0;
+}
 function lengthKeyArithmetic(r: { length: number; width: number }): number {
   return r.length * r.width;
 }
@@ -98,6 +104,8 @@ describe('lengths', () => {
       expect(run).toThrow(DualtapeError);
       expect(run).toThrow(/inside code the dualtape plugin compiled.*key named `length`/);
       expect(run).not.toThrow(/put the directive/);
+      expect(() => grad(lengthKeyCompared, { mode })({ length: 2, width: 3 })).toThrow(/key named `length`/);
+      expect(grad(lengthKeyIndexed, { mode })({ length: 2, width: 3 })).toEqual({ length: 3, width: 2 });
     }
   });
 });
