@@ -28,6 +28,15 @@ export function tracesOpen(): number {
   return openTraces;
 }
 
+/** The traces open right now (a handful: one per nesting level). */
+const open = new Set<Trace>();
+
+/** Is a trace newer than `tr` open (a derivative taken inside the one `tr` records)? */
+export function newerTraceOpen(tr: Trace): boolean {
+  for (const t of open) if (t.id > tr.id) return true;
+  return false;
+}
+
 /**
  * Structured copies (`structuredClone`, `postMessage`, `v8.serialize`) read
  * every own enumerable property of an object, getters included, and would
@@ -56,6 +65,7 @@ export abstract class Trace {
 
   constructor() {
     openTraces++;
+    open.add(this);
   }
 
   /** Closes the trace: its values can no longer be used in arithmetic. */
@@ -63,6 +73,7 @@ export abstract class Trace {
     if (!this.alive) return;
     this.alive = false;
     openTraces--;
+    open.delete(this);
   }
 }
 

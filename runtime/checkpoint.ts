@@ -7,7 +7,7 @@
  * of checkpointed steps is then one node per input and output of each step
  * plus one step's tape, at the price of evaluating each step twice.
  */
-import { Active, ReverseTrace, TapeVar } from './active.js';
+import { Active, ReverseTrace, TapeVar, newerTraceOpen } from './active.js';
 import type { Adjoints, Num } from './core-types.js';
 import { topTraceOf, checkAcyclic, checkOutput, compiledOrThrow, leavesOf, mapLeaves, shapeLike } from './args.js';
 import { reverseSweep } from './engine.js';
@@ -30,6 +30,11 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
     // Leaves that are not numbers (a label, null, an options object) are constants: mapLeaves passes them on.
     args.forEach((a, k) => checkAcyclic(a, `args[${k}]`));
     const tape = top;
+    // Called inside a derivative taken within the one that records the arguments (grad of grad,
+    // jvp inside grad): the step may close over that inner derivative's values, and an operation
+    // whose partial is exactly 0 at this level would hide that from the check on the outputs below.
+    // Record it normally (right, without the memory saving).
+    if (newerTraceOpen(tape)) return fc.apply(this, args);
     // The step's inputs on the outer tape, and the arguments without this level.
     const inputNodes: number[] = [];
     const primals = args.map((a) =>

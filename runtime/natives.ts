@@ -82,21 +82,41 @@ export const NATIVE_METHODS: ReadonlySet<string> = new Set([...PREDICATES, ...SE
  * other receiver (a class of the user's with a `get` method, a string's
  * `indexOf`) gets the ordinary call.
  */
-export function method(recv: unknown, name: string, ...args: unknown[]): unknown {
-  const r = recv as Record<string, unknown>;
-  const fn = r[name];
+export function method(recv: unknown, name: string, a?: unknown, b?: unknown): unknown {
+  const n = arguments.length - 2;
+  // More arguments than any of these methods takes: the general form.
+  if (n > 2) return methodN(recv, name, Array.prototype.slice.call(arguments, 2));
+  const fn = (recv as Record<string, unknown>)[name];
   if (typeof fn !== 'function') throw new TypeError(`${describeCallee(recv, name)} is not a function`);
-  if (fn === arrayProto[name] || fn === typedProto[name]) {
-    if (PREDICATES.has(name)) {
-      if (args.length > 0) args[0] = predicate(args[0]);
-    } else if (SEARCHES.has(name)) {
-      return search(recv as ArrayLike<unknown>, name as 'includes', args[0], args.length > 1 ? value(args[1]) : undefined);
-    }
-  } else if (KEYED.has(name) && (fn === mapProto[name] || fn === setProto[name]) && args.length > 0) {
-    return keyed(recv as Map<unknown, unknown>, name, args);
+  const kind = NATIVE_KINDS.get(fn);
+  if (kind !== undefined && n > 0) {
+    if (kind === PREDICATE) a = predicate(a);
+    else if (kind === SEARCH) return search(recv as ArrayLike<unknown>, name as 'includes', a, n > 1 ? value(b) : undefined);
+    else return keyed(recv as Keyed, fn as Function, n > 1 ? [a, b] : [a]);
   }
+  return n === 0 ? (fn as Function).call(recv) : n === 1 ? (fn as Function).call(recv, a) : (fn as Function).call(recv, a, b);
+}
+
+function methodN(recv: unknown, name: string, args: unknown[]): unknown {
+  const fn = (recv as Record<string, unknown>)[name];
+  if (typeof fn !== 'function') throw new TypeError(`${describeCallee(recv, name)} is not a function`);
+  const kind = NATIVE_KINDS.get(fn);
+  if (kind === PREDICATE) args[0] = predicate(args[0]);
+  else if (kind === SEARCH) return search(recv as ArrayLike<unknown>, name as 'includes', args[0], value(args[1]));
+  else if (kind === KEY) return keyed(recv as Keyed, fn as Function, args);
   return (fn as Function).apply(recv, args);
 }
+
+const PREDICATE = 1;
+const SEARCH = 2;
+const KEY = 3;
+/** The native methods `method` treats specially, by function (one lookup per call). */
+const NATIVE_KINDS = new Map<unknown, number>();
+for (const proto of [arrayProto, typedProto]) {
+  for (const name of PREDICATES) if (typeof proto[name] === 'function') NATIVE_KINDS.set(proto[name], PREDICATE);
+  for (const name of SEARCHES) NATIVE_KINDS.set(proto[name], SEARCH);
+}
+for (const proto of [mapProto, setProto]) for (const name of KEYED) if (typeof proto[name] === 'function') NATIVE_KINDS.set(proto[name], KEY);
 
 function describeCallee(recv: unknown, name: string): string {
   return `${recv === null ? 'null' : typeof recv === 'object' ? (recv as object).constructor?.name ?? 'object' : typeof recv}.${name}`;
@@ -159,6 +179,10 @@ export function search(recv: ArrayLike<unknown>, method: 'indexOf' | 'lastIndexO
 const activeKeys = new WeakMap<object, Map<number, Active>>();
 
 type Keyed = Map<unknown, unknown> | Set<unknown>;
+const mapSet = Map.prototype.set;
+const mapDelete = Map.prototype.delete;
+const setAdd = Set.prototype.add;
+const setDelete = Set.prototype.delete;
 
 /** The key under which `c` holds `k` compared by value, or `k` itself. */
 function storedKey(c: Keyed, k: unknown): unknown {
@@ -178,17 +202,18 @@ function storedKey(c: Keyed, k: unknown): unknown {
   return k;
 }
 
-function keyed(c: Keyed, name: string, args: unknown[]): unknown {
+function keyed(c: Keyed, native: Function, args: unknown[]): unknown {
   const k = args[0];
+  // Plain keys held as they are (the common case): no index needed.
+  if (typeof k !== 'number' && !(k instanceof Active)) return native.apply(c, args);
   const key = storedKey(c, k);
-  const native = (c instanceof Map ? mapProto : setProto)[name] as Function;
-  if (name === 'set' || name === 'add') {
+  if (native === mapSet || native === setAdd) {
     if (key === k && k instanceof Active && !c.has(k)) {
       let index = activeKeys.get(c);
       if (index === undefined) activeKeys.set(c, (index = new Map()));
       index.set(value(k), k);
     }
-  } else if (name === 'delete' && key instanceof Active) {
+  } else if ((native === mapDelete || native === setDelete) && key instanceof Active) {
     activeKeys.get(c)?.delete(value(key));
   }
   args[0] = key;
@@ -203,11 +228,11 @@ export function newKeyed(C: unknown, ...args: unknown[]): unknown {
   if (it === undefined || it === null) return c;
   for (const e of it as Iterable<unknown>) {
     if (C === Set) {
-      keyed(c as unknown as Keyed, 'add', [e]);
+      keyed(c as unknown as Keyed, setAdd, [e]);
     } else {
       if (e === null || typeof e !== 'object') throw new TypeError(`Iterator value ${String(e)} is not an entry object`);
       const entry = e as Record<number, unknown>;
-      keyed(c, 'set', [entry[0], entry[1]]);
+      keyed(c, mapSet, [entry[0], entry[1]]);
     }
   }
   return c;

@@ -19,6 +19,10 @@ function innerCheckpointClosure(p: number): number {
   // d/dq [checkpoint(s => s · q)(p)] = p, for any q.
   return grad((q: number) => checkpoint((s: number) => s * q)(p))(1.5);
 }
+function closureAtZero(x: number[]): number {
+  // d/dq [u · q] = u = x0: the derivative is 1 also at x0 = 0, where the step's partial is exactly 0 at the inner level.
+  return grad((q: number) => checkpoint((u: number) => u * q)(x[0]!))(x[0]!);
+}
 function innerCheckpointBoth(p: number): number {
   // d/dq [p q²] at q = 1.5 is 3p.
   return grad((q: number) => checkpoint((s: number, t: number) => s * t * q)(p, q))(1.5);
@@ -52,6 +56,12 @@ describe('checkpoint, jvp and vjp across derivative levels', () => {
       expectClose(grad(innerCheckpointBoth, { mode })(2), 3);
     }
     expectClose(grad(innerCheckpointBoth)(2), fdDerivative(innerCheckpointBoth, 2), 1e-6);
+  });
+  it('a step closing over an inner value, at a point where its inner partial is exactly 0 (found by the property test)', () => {
+    for (const mode of modes) {
+      expect(grad(closureAtZero, { mode })([0])).toEqual([1]);
+      expect(grad(closureAtZero, { mode })([0.5])).toEqual([1]);
+    }
   });
   it('jvp of a checkpointed step inside grad', () => {
     for (const mode of modes) expectClose(grad(jvpOfCheckpoint, { mode })(2), 3);
