@@ -361,6 +361,16 @@ const visitor: Visitor<State> = {
         // A Float64Array argument is an array of differentiable values inside compiled code (runtime/typed.ts).
         if (obj.name === 'ArrayBuffer' && prop === 'isView') return void callee.replaceWith(helper('isView'));
         if (obj.name === 'Array' && prop === 'isArray') return void callee.replaceWith(helper('isArray'));
+        // `Array.from({ length: n }, fn)`: a length is piecewise constant, its value.
+        if (obj.name === 'Array' && prop === 'from' && args[0]?.isObjectExpression()) {
+          for (const p of args[0].get('properties')) {
+            if (!p.isObjectProperty() || p.node.computed) continue;
+            const key = p.node.key;
+            const named = t.isIdentifier(key, { name: 'length' }) || t.isStringLiteral(key, { value: 'length' });
+            const v = p.get('value');
+            if (named && v.isExpression() && s.act.isActive(v)) sizeArg(v, s);
+          }
+        }
         return;
       }
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);

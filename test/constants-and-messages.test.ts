@@ -29,7 +29,8 @@ const returnsNullLeaf = customDerivative(function pair(x: number[]) { return x[0
 function sizedByLeaf(n: number): number {
   const a = new Array(n).fill(1);
   const b = Array(n);
-  return a.length * n + b.length;
+  const c = Array.from({ length: n }, (_, i) => i);
+  return a.length * n + b.length + c.length;
 }
 function lengthKey(r: { length: number; width: number }): number {
   return typeof r.length === 'number' ? 1 : 0;
@@ -89,9 +90,22 @@ describe('values that escaped a finished call', () => {
   });
 });
 
+describe('advice that fits', () => {
+  it('grad of an uncompiled function that has the directive does not ask for the directive', () => {
+    // Made at run time, so the plugin never saw it (as in a file the plugin did not run on).
+    const f = new Function('x', "'use differentiable';\n  return x * x;") as (x: number) => number;
+    const run = () => grad(f)(2);
+    expect(run).toThrow(TypeError);
+    expect(run).toThrow(/has the directive 'use differentiable' but was not compiled.*plugin did not run on its file.*obj\.method/);
+    const g = new Function('x', 'return x * x;') as (x: number) => number;
+    expect(() => grad(g)(2)).toThrow(/put the directive 'use differentiable'/);
+  });
+});
+
 describe('lengths', () => {
-  it('new Array(n) and Array(n) with a differentiable n take its value (a length is piecewise constant)', () => {
+  it('new Array(n), Array(n) and Array.from({ length: n }) with a differentiable n take its value (a length is piecewise constant)', () => {
     for (const mode of modes) expect(grad(sizedByLeaf, { mode })(3)).toBe(3);
+    expect(sizedByLeaf(3)).toBe(15);
     expect(fdDerivative((n) => 3 * n, 3)).toBeCloseTo(3, 6);
     expect(() => grad(sizedByLeaf)(2.5)).toThrow(RangeError);
   });

@@ -12,11 +12,15 @@
  *   3. away from kinks and ties, both agree with central finite differences;
  *   4. hessian (forward over reverse) agrees with jacobian of grad in reverse
  *      mode (reverse over reverse), and away from kinks with finite
- *      differences of the exact gradient.
+ *      differences of the exact gradient;
+ *   5. argument objects with odd own keys (`__proto__`, numeric keys,
+ *      `constructor`, `toString`, ...) get their gradients by key, in both
+ *      modes and under hessian, against the hand formula.
  *
  * PROPERTY_RUNS and PROPERTY_SEED (environment) override the run count and seed.
  */
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { grad, hessian } from 'dualtape';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,4 +163,46 @@ describe('programs handing differentiable values to native code', () => {
       params(2),
     );
   });
+
+  it('(5) argument objects with odd keys (__proto__, numeric, constructor, toString, ...): gradients by key', () => {
+    const key = fc.constantFrom('__proto__', '0', '1', '10', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', '', 'a-b', 'w');
+    const entries = fc.uniqueArray(fc.tuple(key, fc.noBias(fc.integer({ min: -2000, max: 2000 })).map((k) => k / 1000)), {
+      minLength: 1, maxLength: 6, selector: ([k]) => k,
+    });
+    fc.assert(
+      fc.property(entries, (es) => {
+        const o: Record<string, number> = {};
+        for (const [k, v] of es) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+        // f = Σ_k c_k o[k]^3 with c_k = 1 + (index of k in the pool's order of Object.keys)
+        const keys = Object.keys(o);
+        const hand: Record<string, number> = {};
+        keys.forEach((k, i) => Object.defineProperty(hand, k, { value: 3 * (1 + i) * o[k]! * o[k]!, enumerable: true }));
+        for (const mode of ['reverse', 'forward'] as const) {
+          const g = grad(weightedCubes, { mode })(o) as Record<string, number>;
+          expect(Object.keys(g)).toEqual(keys);
+          for (const k of keys) {
+            expect(Object.getOwnPropertyDescriptor(g, k)?.value).toBeCloseTo(hand[k]!, 12);
+            expect(Object.prototype.hasOwnProperty.call(g, k)).toBe(true);
+          }
+        }
+        const x = keys.map((k) => o[k]!);
+        const H = hessian(weightedCubesOfVector)(x);
+        H.forEach((row, i) => row.forEach((h, j) => expect(h).toBeCloseTo(i === j ? 6 * (1 + i) * x[i]! : 0, 12)));
+      }),
+      params(3),
+    );
+  });
 });
+
+/** Σ c_k o[k]³ over the own keys of o, read by key (also "__proto__", "constructor", ...). */
+function weightedCubes(o: Record<string, number>): number {
+  let s = 0;
+  const keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) s += (1 + i) * o[keys[i]!]! ** 3;
+  return s;
+}
+function weightedCubesOfVector(x: number[]): number {
+  const o: Record<string, number> = {};
+  x.forEach((v, i) => Object.defineProperty(o, String(i) === '0' ? '__proto__' : `k${i}`, { value: v, enumerable: true }));
+  return weightedCubes(o);
+}
