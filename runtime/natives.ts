@@ -91,7 +91,7 @@ export function method(recv: unknown, name: string, a?: unknown, b?: unknown): u
   const kind = NATIVE_KINDS.get(fn);
   if (kind !== undefined && n > 0) {
     if (kind === PREDICATE) a = predicate(a);
-    else if (kind === SEARCH) return search(recv as ArrayLike<unknown>, name as 'includes', a, n > 1 ? value(b) : undefined);
+    else if (kind === SEARCH) return n > 1 ? search(recv as ArrayLike<unknown>, name as 'includes', a, value(b)) : search(recv as ArrayLike<unknown>, name as 'includes', a);
     else return keyed(recv as Keyed, fn as Function, n > 1 ? [a, b] : [a]);
   }
   return n === 0 ? (fn as Function).call(recv) : n === 1 ? (fn as Function).call(recv, a) : (fn as Function).call(recv, a, b);
@@ -126,8 +126,9 @@ function describeCallee(recv: unknown, name: string): string {
 function predicate(cb: unknown): unknown {
   if (typeof cb !== 'function') return cb; // the native method throws its own TypeError
   const f = callable(cb) as Function;
-  return function (this: unknown, ...a: unknown[]): boolean {
-    return truthy(f.apply(this, a));
+  // Native predicates always pass (element, index, array).
+  return function (this: unknown, v: unknown, i: number, arr: unknown): boolean {
+    return truthy(f.call(this, v, i, arr));
   };
 }
 
@@ -149,20 +150,25 @@ export function predicateArg(cb: unknown): unknown {
  * `includes` (SameValueZero), `indexOf` and `lastIndexOf` (`===`) comparing
  * values, for a needle and elements that may carry derivatives.
  */
-export function search(recv: ArrayLike<unknown>, method: 'indexOf' | 'lastIndexOf' | 'includes', x: unknown, from?: number): unknown {
+export function search(recv: ArrayLike<unknown>, method: 'indexOf' | 'lastIndexOf' | 'includes', x: unknown, from?: unknown): unknown {
   const target = value(x);
-  const same = method === 'includes' ? (a: unknown) => a === target || (a !== a && target !== target) : (a: unknown) => a === target;
+  const includes = method === 'includes';
+  const same = includes ? (a: unknown) => a === target || (a !== a && target !== target) : (a: unknown) => a === target;
   const n = recv.length;
-  // fromIndex as the natives convert it: ToIntegerOrInfinity.
-  const start = from === undefined ? undefined : Number.isNaN(Number(from)) ? 0 : Math.trunc(Number(from));
+  // fromIndex as the natives convert it (ToIntegerOrInfinity; an explicit undefined is 0), when one was passed.
+  const given = arguments.length > 3;
+  const f = given ? Number(from) : 0;
+  const start = Number.isNaN(f) ? 0 : Math.trunc(f);
+  // indexOf and lastIndexOf skip holes; includes reads them as undefined.
+  const found = (i: number) => same(value(recv[i])) && (includes || i in recv);
   if (method === 'lastIndexOf') {
-    let i = start === undefined ? n - 1 : start < 0 ? n + start : Math.min(start, n - 1);
-    for (; i >= 0; i--) if (same(value(recv[i]))) return i;
+    let i = !given ? n - 1 : start < 0 ? n + start : Math.min(start, n - 1);
+    for (; i >= 0; i--) if (found(i)) return i;
     return -1;
   }
-  let i = start === undefined ? 0 : start < 0 ? Math.max(0, n + start) : start;
-  for (; i < n; i++) if (same(value(recv[i]))) return method === 'includes' ? true : i;
-  return method === 'includes' ? false : -1;
+  let i = !given ? 0 : start < 0 ? Math.max(0, n + start) : start;
+  for (; i < n; i++) if (found(i)) return includes ? true : i;
+  return includes ? false : -1;
 }
 
 // ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DualtapeError, grad, hessian } from 'dualtape';
+import { search } from '../runtime/natives.js'; // (a module importing dualtape/ops counts as already compiled)
 import { expectClose, fdDerivative } from './helpers/check.js';
 import { expectMatrixClose, fdHessian } from './helpers/transforms-check.js';
 
@@ -89,6 +90,24 @@ describe('searches with a constant needle', () => {
   });
   it('in optional chains: xs?.includes(0), m?.get(x)', () => check(optionalSearch, [0, 2], [0, 15]));
   it('indexOf, lastIndexOf and a fromIndex', () => check(positionOf3, [3, 0.5, 1.5, 3], [0, 0, 1 + 2 * 1.5 * 3, 0]));
+});
+
+describe('the runtime search is the native one on plain values', () => {
+  it('includes, indexOf, lastIndexOf: NaN, -0, holes, undefined, every kind of fromIndex', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const arrays: unknown[][] = [[1, 2, 3, 2, NaN, 0, -0, undefined], [, 1, , 2], [], [NaN]];
+    const needles = [2, NaN, 0, -0, undefined, 5, 1];
+    const froms = [undefined, 0, 1, -1, -2, 10, -10, NaN, Infinity, -Infinity, 1.5, '2'];
+    const native = (a: unknown[], m: string, args: unknown[]) => (a as unknown as Record<string, Function>)[m]!(...args);
+    for (const a of arrays) {
+      for (const x of needles) {
+        for (const m of ['includes', 'indexOf', 'lastIndexOf'] as const) {
+          expect([m, x, search(a, m, x)]).toEqual([m, x, native(a, m, [x])]);
+          for (const f of froms) expect([m, x, f, search(a, m, x, f)]).toEqual([m, x, f, native(a, m, [x, f])]);
+        }
+      }
+    }
+  });
 });
 
 describe('Map and Set keys compare values', () => {
