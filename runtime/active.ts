@@ -265,7 +265,7 @@ function userFrame(): { where: string; fn: string | undefined } | undefined {
   const frames = stack
     .filter(
       (line) =>
-        !/Symbol\.toPrimitive|conversionError|userFrame|dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api)\.[jt]s/.test(
+        !/Symbol\.toPrimitive|conversionError|userFrame|dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api|natives|typed)\.[jt]s/.test(
           line,
         ),
     )
@@ -309,7 +309,7 @@ function conversionError(x: Active): DualtapeError {
       (where ? ` in ${where}` : '') +
       `, which would silently drop its derivative. This happens when a value that carries a ` +
       `derivative reaches code the dualtape plugin did not compile (a helper in another module, ` +
-      `a class or object method without 'use differentiable', a library function, Number()) or is ` +
+      `a class or object method without 'use differentiable', a library function) or is ` +
       `stored into a typed array. ` +
       `Fix: put the directive 'use differentiable' at the top of that helper's file or function ` +
       `body and make sure the dualtape Babel plugin runs on that file; use a plain array instead ` +
