@@ -167,8 +167,12 @@ export function shapeLike(x: unknown, next: () => Num): unknown {
   if (isFloatLike(x)) {
     const vals: Num[] = [];
     for (let i = 0; i < x.length; i++) vals.push(next());
-    // Nested derivatives may leave derivative-carrying values, which a Float64Array cannot hold.
-    return vals.every((g) => typeof g === 'number') ? Float64Array.from(vals as number[]) : vals;
+    if (vals.every((g) => typeof g === 'number')) return Float64Array.from(vals as number[]);
+    // Nested derivatives leave derivative-carrying values, which a Float64Array cannot hold: a
+    // typed-array argument (runtime/typed.ts), so that the outer level still sees a typed array.
+    const out = typedArgumentLike(x as Float64Array, vals.length);
+    for (let i = 0; i < vals.length; i++) out[i] = vals[i];
+    return out;
   }
   if (Array.isArray(x)) {
     const out = new Array<unknown>(x.length);

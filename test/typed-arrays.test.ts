@@ -6,7 +6,7 @@
  * (.buffer, new Float64Array(x.buffer)) throws a DualtapeError.
  */
 import { describe, expect, it } from 'vitest';
-import { DualtapeError, grad, hessian, hvp, jacobian, jvp, vjp } from 'dualtape';
+import { DualtapeError, checkpoint, grad, hessian, hvp, jacobian, jvp, vjp } from 'dualtape';
 import { expectClose } from './helpers/check.js';
 import { expectMatrixClose, expectVectorClose, fdHessian, matVec } from './helpers/transforms-check.js';
 
@@ -50,6 +50,13 @@ function writesToSubarray(x: Float64Array): number {
 function squares(x: Float64Array): Float64Array {
   return x.map((v) => v * v);
 }
+const scaled = checkpoint((x: Float64Array, c: number) => x.map((v) => v * c));
+function typedThroughCheckpointAndInnerGrad(x: Float64Array): number {
+  const y = scaled(x, 2); // a checkpointed step returning a typed array
+  const g = grad((v: Float64Array) => v[0]! * v[1]! * v[1]!)(x); // an inner gradient at an outer level
+  const kinds = (y instanceof Float64Array ? 1 : 0) + (g instanceof Float64Array ? 1 : 0);
+  return kinds * (y[0]! * g[1]!); // 2 · 2 x0 · 2 x0 x1 = 8 x0² x1
+}
 function float32(x: Float32Array): number {
   return x instanceof Float32Array && !(x instanceof Float64Array) ? x[0]! * x[1]! : 0;
 }
@@ -88,6 +95,14 @@ describe('typed-array arguments keep their type at every level', () => {
       expectClose(Array.from(grad(copiedIn, { mode })(new Float64Array([2, 5, 7]))), [3 * 5 + 2, 3 * 2 + 1, 0]);
       expect(copiedIn(new Float64Array([2, 5, 7]))).toBe(3 * 5 * 2 + 2 + 2 + 5);
     }
+  });
+  it('typed arrays out of a checkpointed step and out of an inner grad stay typed', () => {
+    const x = [1.5, 2];
+    for (const mode of ['reverse', 'forward'] as const) {
+      expectClose(Array.from(grad(typedThroughCheckpointAndInnerGrad, { mode })(new Float64Array(x))), [16 * x[0]! * x[1]!, 8 * x[0]! * x[0]!]);
+    }
+    expectMatrixClose(hessian(typedThroughCheckpointAndInnerGrad)(new Float64Array(x)), [[16 * x[1]!, 16 * x[0]!], [16 * x[0]!, 0]]);
+    expect(typedThroughCheckpointAndInnerGrad(new Float64Array(x))).toBe(8 * 1.5 * 1.5 * 2);
   });
   it('Float32Array arguments are Float32Arrays', () => {
     expectClose(Array.from(grad(float32)(new Float32Array([2, 5]))), [5, 2]);
