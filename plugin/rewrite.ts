@@ -88,6 +88,10 @@ function blockBodies(fn: NodePath, t: T): void {
 function testActive(path: NodePath, s: State): boolean {
   if (s.act.isActive(path)) return true;
   const p = unwrapPath(path);
+  // `ok && r.length`, `c ? r.length : 0`, `(i++, r.length)`: the value tested may be such a `length`.
+  if (p.isLogicalExpression()) return testActive(p.get('left'), s) || testActive(p.get('right'), s);
+  if (p.isConditionalExpression()) return testActive(p.get('consequent'), s) || testActive(p.get('alternate'), s);
+  if (p.isSequenceExpression()) return testActive(p.get('expressions').at(-1)!, s);
   return p.isMemberExpression() && !p.node.computed && s.ctx.t.isIdentifier(p.node.property, { name: 'length' });
 }
 
