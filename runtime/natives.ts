@@ -116,6 +116,9 @@ for (const proto of [arrayProto, typedProto]) {
   for (const name of PREDICATES) if (typeof proto[name] === 'function') NATIVE_KINDS.set(proto[name], PREDICATE);
   for (const name of SEARCHES) NATIVE_KINDS.set(proto[name], SEARCH);
 }
+// Iterator helpers (Node 22+: `xs.values().filter(cb)`) test their callback's result too.
+const iteratorProto = (globalThis as { Iterator?: { prototype: Record<string, unknown> } }).Iterator?.prototype;
+if (iteratorProto) for (const name of PREDICATES) if (typeof iteratorProto[name] === 'function') NATIVE_KINDS.set(iteratorProto[name], PREDICATE);
 for (const proto of [mapProto, setProto]) for (const name of KEYED) if (typeof proto[name] === 'function') NATIVE_KINDS.set(proto[name], KEY);
 
 function describeCallee(recv: unknown, name: string): string {
