@@ -92,6 +92,8 @@ export function method(recv: unknown, name: string, a?: unknown, b?: unknown): u
   if (kind !== undefined && n > 0) {
     if (kind === PREDICATE) a = predicate(a);
     else if (kind === SEARCH) return n > 1 ? search(recv as ArrayLike<unknown>, name as 'includes', a, value(b)) : search(recv as ArrayLike<unknown>, name as 'includes', a);
+    // A plain key in a collection that never received a differentiable key: the native call.
+    else if (!(a instanceof Active) && !activeKeys.has(recv as Keyed)) return n === 1 ? (fn as Function).call(recv, a) : (fn as Function).call(recv, a, b);
     else return keyed(recv as Keyed, fn as Function, n > 1 ? [a, b] : [a]);
   }
   return n === 0 ? (fn as Function).call(recv) : n === 1 ? (fn as Function).call(recv, a) : (fn as Function).call(recv, a, b);
