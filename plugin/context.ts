@@ -14,7 +14,7 @@ export type Binding = NonNullable<ReturnType<Scope['getBinding']>>;
 /** Helpers whose result never carries a derivative. */
 const INACTIVE_RESULTS = new Set([
   'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'looseEq', 'looseNe', 'truthy', 'typeOf', 'value',
-  'floor', 'ceil', 'round', 'trunc', 'sign', 'comparator', 'parsed', 'search', 'join', 'join2', 'join3',
+  'floor', 'ceil', 'round', 'trunc', 'sign', 'comparator', 'parsed', 'search', 'isView', 'isArray', 'size', 'join', 'join2', 'join3',
 ]);
 
 export class Context {

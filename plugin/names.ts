@@ -52,6 +52,19 @@ export const NUMBER_PREDICATES: ReadonlySet<string> = new Set(['isNaN', 'isFinit
 /** Functions that read a number through its string form: refused on differentiable values. */
 export const PARSERS: ReadonlySet<string> = new Set(['parseFloat', 'parseInt']);
 
+/**
+ * Native methods that test a callback's result or compare values by identity
+ * (array predicates and searches, Map/Set keys): calls with these names go
+ * through the runtime's `method`, which checks the receiver at run time.
+ */
+export const NATIVE_METHODS: ReadonlySet<string> = new Set([
+  'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every',
+  'includes', 'indexOf', 'lastIndexOf', 'get', 'has', 'delete', 'set', 'add',
+]);
+
+/** Built-ins that test or read a number: passed as values, they go through `callable` (their value-aware versions). */
+export const NATIVE_VALUES: ReadonlySet<string> = new Set(['Boolean', 'Number', 'isNaN', 'isFinite', 'parseFloat', 'parseInt']);
+
 /** Typed arrays: storing a value that carries a derivative into one would drop it. */
 export const TYPED_ARRAYS: ReadonlySet<string> = new Set([
   'Float64Array', 'Float32Array', 'Float16Array', 'Int8Array', 'Int16Array', 'Int32Array',

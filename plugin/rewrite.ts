@@ -16,7 +16,7 @@ import { preaccumulate } from './preaccumulate.js';
 import { unwrapNode, unwrapPath } from './wrappers.js';
 import type { Context } from './context.js';
 import {
-  ARITHMETIC, BITWISE, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
+  ARITHMETIC, BITWISE, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NATIVE_METHODS, NATIVE_VALUES, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
 } from './names.js';
 
 type T = typeof import('@babel/core').types;
@@ -88,6 +88,10 @@ function blockBodies(fn: NodePath, t: T): void {
 function testActive(path: NodePath, s: State): boolean {
   if (s.act.isActive(path)) return true;
   const p = unwrapPath(path);
+  // `ok && r.length`, `c ? r.length : 0`, `(i++, r.length)`: the value tested may be such a `length`.
+  if (p.isLogicalExpression()) return testActive(p.get('left'), s) || testActive(p.get('right'), s);
+  if (p.isConditionalExpression()) return testActive(p.get('consequent'), s) || testActive(p.get('alternate'), s);
+  if (p.isSequenceExpression()) return testActive(p.get('expressions').at(-1)!, s);
   return p.isMemberExpression() && !p.node.computed && s.ctx.t.isIdentifier(p.node.property, { name: 'length' });
 }
 
@@ -175,7 +179,8 @@ const visitor: Visitor<State> = {
     if (s.ctx.done.has(path.node)) return;
     const { t } = s.ctx;
     const arg = path.get('argument');
-    if (!(path.node.operator === '!' ? testActive(arg, s) : s.act.isActive(arg))) return;
+    const op = path.node.operator;
+    if (!(op === '!' || op === 'typeof' ? testActive(arg, s) : s.act.isActive(arg))) return;
     const a = arg.node;
     switch (path.node.operator) {
       case '-':
@@ -327,6 +332,12 @@ const visitor: Visitor<State> = {
       if (!binding) {
         if (GLOBAL_PREDICATES.has(name)) valueArg(0);
         if (PARSERS.has(name)) refuseArg(0, name);
+        // `Boolean(x)` tests the value; `Number(x)` is `x`; `Array(n)` takes n's value as a length.
+        const first = args[0];
+        if (!first || first.isSpreadElement()) return;
+        if (name === 'Boolean' && testActive(first, s)) callee.replaceWith(helper('truthy'));
+        else if (name === 'Number' && args.length === 1 && s.act.isActive(first)) callee.replaceWith(helper('number'));
+        else if (name === 'Array' && args.length === 1 && s.act.isActive(first)) sizeArg(first as NodePath<Expr>, s);
         return;
       }
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
@@ -351,6 +362,19 @@ const visitor: Visitor<State> = {
         if (obj.name === 'Number' && NUMBER_PREDICATES.has(prop)) return valueArg(0);
         if (obj.name === 'Object' && prop === 'is') return args.forEach((_, i) => valueArg(i));
         if (obj.name === 'Number' && PARSERS.has(prop)) return refuseArg(0, `Number.${prop}`);
+        // A Float64Array argument is an array of differentiable values inside compiled code (runtime/typed.ts).
+        if (obj.name === 'ArrayBuffer' && prop === 'isView') return void callee.replaceWith(helper('isView'));
+        if (obj.name === 'Array' && prop === 'isArray') return void callee.replaceWith(helper('isArray'));
+        // `Array.from({ length: n }, fn)`: a length is piecewise constant, its value.
+        if (obj.name === 'Array' && prop === 'from' && args[0]?.isObjectExpression()) {
+          for (const p of args[0].get('properties')) {
+            if (!p.isObjectProperty() || p.node.computed) continue;
+            const key = p.node.key;
+            const named = t.isIdentifier(key, { name: 'length' }) || t.isStringLiteral(key, { value: 'length' });
+            const v = p.get('value');
+            if (named && v.isExpression() && s.act.isActive(v)) sizeArg(v, s);
+          }
+        }
         return;
       }
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
@@ -358,11 +382,9 @@ const visitor: Visitor<State> = {
         callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
         return;
       }
-      if ((prop === 'indexOf' || prop === 'lastIndexOf' || prop === 'includes') && args.length > 0 &&
-          !args.some((a) => a.isSpreadElement()) && s.act.isActive(args[0]!)) {
-        const call = t.callExpression(helper('search'), [
-          callee.node.object as Expr, t.stringLiteral(prop), ...args.map((a) => a.node as Expr),
-        ]);
+      // Array predicates and searches, Map/Set keys: the runtime looks at values (runtime/natives.ts).
+      if (NATIVE_METHODS.has(prop) && !t.isSuper(obj)) {
+        const call = t.callExpression(helper('method'), [obj as Expr, t.stringLiteral(prop), ...path.node.arguments]);
         return void replace(path, call, s);
       }
       if ((prop === 'sort' || prop === 'toSorted') && args.length > 0 && !args[0]!.isSpreadElement()) {
@@ -371,11 +393,61 @@ const visitor: Visitor<State> = {
     }
   },
 
+  OptionalCallExpression(path, s) {
+    // `xs?.filter(cb)`, `m?.get(x)`: as the plain calls in CallExpression, through the runtime's `method`.
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const callee = path.node.callee;
+    if (!t.isOptionalMemberExpression(callee) || callee.computed || !t.isIdentifier(callee.property)) return;
+    const prop = callee.property.name;
+    if (!NATIVE_METHODS.has(prop)) return;
+    const parent = path.parentPath;
+    const continued = (parent.isOptionalMemberExpression() && path.key === 'object') ||
+      (parent.isOptionalCallExpression() && path.key === 'callee');
+    if (callee.optional && !path.node.optional && !continued) {
+      // `o?.m(args)` ending the chain: `(_o = o) == null ? undefined : method(_o, 'm', args)`.
+      const o = s.ctx.temp(path, 'obj');
+      const call = t.callExpression(s.ctx.helper('method'), [t.cloneNode(o), t.stringLiteral(prop), ...path.node.arguments]);
+      const test = t.binaryExpression('==', t.assignmentExpression('=', o, callee.object), t.nullLiteral());
+      s.ctx.done.add(call);
+      return void replace(path, t.conditionalExpression(test, t.identifier('undefined'), call), s);
+    }
+    // A longer chain (`xs?.filter(cb).length`): the predicate's result is tested by its value.
+    const first = path.get('arguments')[0];
+    if (PREDICATE_METHODS.has(prop) && first && !first.isSpreadElement()) {
+      replace(first, t.callExpression(s.ctx.helper('predicateArg'), [first.node as Expr]), s);
+    }
+  },
+
+  NewExpression(path, s) {
+    if (s.ctx.done.has(path.node)) return;
+    const { t } = s.ctx;
+    const callee = path.node.callee;
+    if (!t.isIdentifier(callee) || path.scope.getBinding(callee.name)) return;
+    const args = path.get('arguments');
+    const first = args[0];
+    if (!first || first.isSpreadElement()) return;
+    // `new Array(n)`, `new Float64Array(n)`: a length is piecewise constant, its value.
+    if ((callee.name === 'Array' || TYPED_ARRAYS.has(callee.name)) && args.length === 1 && s.act.isActive(first)) {
+      return sizeArg(first as NodePath<Expr>, s);
+    }
+    // `new Set(xs)`, `new Map(entries)`: keys compare by value (runtime/natives.ts).
+    if (callee.name === 'Set' || callee.name === 'Map') {
+      replace(path, t.callExpression(s.ctx.helper('newKeyed'), [t.identifier(callee.name), ...path.node.arguments]), s);
+    }
+  },
+
   MemberExpression(path, s) {
     // `Math.exp` used as a value (`xs.map(Math.exp)`): its differentiable version.
     if (s.ctx.done.has(path.node)) return;
     const { t } = s.ctx;
     const { object, property, computed } = path.node;
+    // `xs.every(Number.isFinite)`, `xs.map(Number.parseFloat)`: their value-aware versions.
+    if (!computed && t.isIdentifier(object, { name: 'Number' }) && t.isIdentifier(property) &&
+        (NUMBER_PREDICATES.has(property.name) || PARSERS.has(property.name)) && !path.scope.getBinding('Number') &&
+        usedAsValue(path) && !s.ctx.done.has(path.parent)) {
+      return void replace(path, t.callExpression(s.ctx.helper('callable'), [path.node]), s);
+    }
     if (computed || !t.isIdentifier(object, { name: 'Math' }) || !t.isIdentifier(property) || !MATH.has(property.name)) return;
     if (path.scope.getBinding('Math')) return;
     if (path.parentPath.isCallExpression() && path.key === 'callee') return;
@@ -388,6 +460,11 @@ const visitor: Visitor<State> = {
     if (!path.isReferencedIdentifier() || s.ctx.isHelper(path.node.name)) return;
     if (path.parentPath.isCallExpression() && path.key === 'callee') return;
     const binding = path.scope.getBinding(path.node.name);
+    // `xs.filter(Boolean)`, `xs.map(Number)`, `xs.every(isFinite)`: their value-aware versions.
+    if (!binding && NATIVE_VALUES.has(path.node.name) && usedAsValue(path) && !s.ctx.done.has(path.parent)) {
+      const call = s.ctx.t.callExpression(s.ctx.helper('callable'), [s.ctx.t.identifier(path.node.name)]);
+      return void replace(path, call, s);
+    }
     const twin = binding && s.ctx.twinOf(binding);
     if (twin) path.replaceWith(twin);
   },
@@ -405,6 +482,8 @@ const visitor: Visitor<State> = {
     if (parent?.isCallExpression() && parent.node.callee === path.node) return; // IIFE
     if (parent?.isCallExpression() && path.listKey === 'arguments') {
       const callee = parent.node.callee;
+      // `method(xs, 'filter', cb)`: a native array method's callback (see CallExpression).
+      if (s.ctx.t.isIdentifier(callee) && s.ctx.isHelper(callee.name) && path.key !== 0) return;
       if (s.ctx.t.isMemberExpression(callee) && !callee.computed && s.ctx.t.isIdentifier(callee.property) &&
           ARRAY_CALLBACKS.has(callee.property.name)) return;
     }
@@ -417,6 +496,31 @@ const visitor: Visitor<State> = {
   },
 
 };
+
+/** Where an expression is a value passed on (not called, not a member's object, not an `instanceof` operand). */
+function usedAsValue(path0: NodePath): boolean {
+  let path = path0;
+  // Through parentheses and TypeScript wrappers: `xs.map(parseFloat as never)`.
+  while (path.parentPath && (path.parentPath.isParenthesizedExpression() || path.parentPath.isTSAsExpression() ||
+    path.parentPath.isTSSatisfiesExpression() || path.parentPath.isTSNonNullExpression() || path.parentPath.isTSTypeAssertion())) {
+    path = path.parentPath;
+  }
+  const p = path.parentPath;
+  if (!p) return false;
+  if ((p.isCallExpression() || p.isOptionalCallExpression() || p.isNewExpression()) && path.listKey === 'arguments') return true;
+  if (p.isVariableDeclarator() && path.key === 'init') return true;
+  if (p.isAssignmentExpression() && path.key === 'right') return true;
+  if (p.isConditionalExpression() && path.key !== 'test') return true;
+  return p.isArrayExpression() || (p.isObjectProperty() && path.key === 'value') || p.isReturnStatement() || p.isLogicalExpression();
+}
+
+/** A length argument: `size(n)`, its plain value. */
+function sizeArg(arg: NodePath<Expr>, s: State): void {
+  replace(arg, s.ctx.t.callExpression(s.ctx.helper('size'), [arg.node]), s);
+}
+
+/** Native methods that test their callback's result. */
+const PREDICATE_METHODS = new Set(['filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every']);
 
 /** Array methods whose callback is only called during the call. */
 const ARRAY_CALLBACKS = new Set([

@@ -18,6 +18,7 @@
  */
 import type { Adjoints, Num } from './core-types.js';
 import { otherCopiesNote } from './copies.js';
+import { isCompiledName } from './registry.js';
 
 let nextTraceId = 1;
 
@@ -28,6 +29,35 @@ export function tracesOpen(): number {
   return openTraces;
 }
 
+/** The traces open right now (a handful: one per nesting level). */
+const open = new Set<Trace>();
+
+/** Is a trace newer than `tr` open (a derivative taken inside the one `tr` records)? */
+export function newerTraceOpen(tr: Trace): boolean {
+  for (const t of open) if (t.id > tr.id) return true;
+  return false;
+}
+
+/**
+ * Structured copies (`structuredClone`, `postMessage`, `v8.serialize`) read
+ * every own enumerable property of an object, getters included, and would
+ * copy an Active as a plain object whose number has lost its derivative.
+ * Every trace refers to this object, whose getter throws, so copying a value
+ * that carries a derivative (which refers to its trace) fails loudly.
+ */
+const structuredCopyGuard = Object.defineProperty({}, 'dualtape', {
+  enumerable: true,
+  get(): never {
+    throw new DualtapeError(
+      'dualtape: a value that carries a derivative was given to a structured copy (structuredClone, ' +
+        'postMessage, v8.serialize), which would copy its number and silently drop its derivative. ' +
+        'Inside the differentiated function copy arrays with xs.slice() or [...xs] and objects with ' +
+        '{ ...o } instead; to send or store just the numbers, copy stopGradient(x) (or the result, ' +
+        'once the derivative has been taken).',
+    );
+  },
+});
+
 export abstract class Trace {
   readonly id: number = nextTraceId++;
   alive = true;
@@ -37,9 +67,12 @@ export abstract class Trace {
    * and this flag keeps its values usable.
    */
   recordsOps = false;
+  /** See structuredCopyGuard. */
+  readonly guard: object = structuredCopyGuard;
 
   constructor() {
     openTraces++;
+    open.add(this);
   }
 
   /** Closes the trace: its values can no longer be used in arithmetic. */
@@ -47,6 +80,7 @@ export abstract class Trace {
     if (!this.alive) return;
     this.alive = false;
     openTraces--;
+    open.delete(this);
   }
 }
 
@@ -75,6 +109,8 @@ export class ReverseTrace extends Trace {
   specials: Map<number, (adjoints: Adjoints) => void> | undefined = undefined;
   /** A graph recording (graph.ts): checkpointed regions are recorded in full, so that the graph shows them. */
   inlineCheckpoints = false;
+  /** A special node's backward step may add adjoints that carry derivatives (of outer levels). */
+  nestedSpecials = false;
 
   constructor() {
     super();
@@ -237,13 +273,13 @@ export class DualtapeError extends Error {
   override name = 'DualtapeError';
 }
 
-/** The first stack frames outside dualtape's runtime: where the conversion happened. */
-function userFrame(): string | undefined {
+/** The first stack frames outside dualtape's runtime: where the conversion happened, and the function there. */
+function userFrame(): { where: string; fn: string | undefined } | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   const frames = stack
     .filter(
       (line) =>
-        !/Symbol\.toPrimitive|conversionError|userFrame|dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api)\.[jt]s/.test(
+        !/Symbol\.toPrimitive|conversionError|userFrame|dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api|natives|typed)\.[jt]s/.test(
           line,
         ),
     )
@@ -251,17 +287,43 @@ function userFrame(): string | undefined {
   const first = frames[0];
   if (first === undefined) return undefined;
   // A built-in (Number(), Math.sin, a typed array store) did it: name its caller too.
-  return /\((?:<anonymous>|native)\)$|^[\w.]+$/.test(first) && frames[1] ? `${first}, called from ${frames[1]}` : first;
+  const native = /\((?:<anonymous>|native)\)$|^[\w.]+$/.test(first);
+  const caller = native ? frames[1] : first;
+  const fn = caller?.match(/^(?:async )?([\w$.<>]+) \(/)?.[1]?.replace(/^Object\./, '');
+  return { where: native && caller ? `${first}, called from ${caller}` : first, fn };
 }
 
 function conversionError(x: Active): DualtapeError {
-  const where = userFrame();
+  const frame = userFrame();
+  const where = frame?.where;
+  if (!x.tr.alive) {
+    return new DualtapeError(
+      `dualtape: a differentiable value (${value(x)}) was converted to a plain number` + (where ? ` in ${where}` : '') +
+        `, after the grad/valueAndGrad (or jvp, vjp, jacobian) call it came from had returned: it escaped that ` +
+        `finished call (stored in an outer array or variable, e.g. a history of losses) and its derivative ` +
+        `belongs to it. To keep just the number, store stopGradient(x) instead of x inside the ` +
+        `differentiated function (history.push(stopGradient(loss))), or use valueAndGrad to get the value ` +
+        `out as a plain number.`,
+    );
+  }
+  const name = frame?.fn;
+  if (name !== undefined && isCompiledName(name)) {
+    return new DualtapeError(
+      `dualtape: a differentiable value (${value(x)}) was converted to a plain number in ${where}, inside code ` +
+        `the dualtape plugin compiled, at a place the plugin took to hold a plain number, which would silently ` +
+        `drop its derivative. Most often that is a plain object's key named \`length\` (compiled code reads ` +
+        `\`.length\` as an array's length: rename the key, e.g. len), a value given to a built-in the plugin ` +
+        `does not rewrite (new Float64Array([x]), Array.from({ length: x }), a typed-array store), or a ` +
+        `comparison with such a \`length\`. Fix: rename the key or keep the value in a plain array; call ` +
+        `stopGradient(x) where a constant is meant.`,
+    );
+  }
   return new DualtapeError(
     `dualtape: a differentiable value (${value(x)}) was converted to a plain number` +
       (where ? ` in ${where}` : '') +
       `, which would silently drop its derivative. This happens when a value that carries a ` +
       `derivative reaches code the dualtape plugin did not compile (a helper in another module, ` +
-      `a class or object method without 'use differentiable', a library function, Number()) or is ` +
+      `a class or object method without 'use differentiable', a library function) or is ` +
       `stored into a typed array. ` +
       `Fix: put the directive 'use differentiable' at the top of that helper's file or function ` +
       `body and make sure the dualtape Babel plugin runs on that file; use a plain array instead ` +

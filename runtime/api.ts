@@ -7,6 +7,7 @@ import type { Num } from './core-types.js';
 import { reverseSweep } from './engine.js';
 import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, setOwn, shapeLike } from './args.js';
 import { compiled } from './registry.js';
+import { isFloatArray, isTypedArgument } from './typed.js';
 import { tapeStats } from './stats.js';
 
 // ---------------------------------------------------------------------------
@@ -115,7 +116,8 @@ export function stopGradient<T>(x: T): T {
  */
 function stopLeaves(x: unknown, path: string): unknown {
   if (x instanceof Active) return value(x);
-  if (x === null || typeof x !== 'object' || x instanceof Float64Array || x instanceof Float32Array) return x;
+  if (x === null || typeof x !== 'object' || isFloatArray(x)) return x;
+  if (isTypedArgument(x)) return mapLeaves(x, value);
   if (Array.isArray(x)) return x.map((e, i) => stopLeaves(e, `${path}[${i}]`));
   const proto = Object.getPrototypeOf(x);
   if (proto === Object.prototype || proto === null) {
@@ -202,7 +204,7 @@ function runReverse(fc: Function, self: unknown, args: unknown[], which: number[
 
 /** `x` with every numeric leaf replaced by a new input node of `tape` (flat arrays without a callback per leaf). */
 function asInputs(x: unknown, tape: ReverseTrace): unknown {
-  if (Array.isArray(x)) {
+  if (Array.isArray(x) && !isTypedArgument(x)) {
     const out = new Array<unknown>(x.length);
     for (let i = 0; i < x.length; i++) {
       const e: unknown = x[i];

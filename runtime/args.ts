@@ -7,6 +7,7 @@ import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
 import { otherCopiesNote } from './copies.js';
+import { isFloatLike, isTypedArgument, typedArgumentLike } from './typed.js';
 
 export function describeFn(f: Function): string {
   return f.name ? `\`${f.name}\`` : 'the function';
@@ -34,11 +35,35 @@ export function isPlainObject(x: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/** An array, typed array or plain object: a node that mapLeaves and shapeLike look inside. */
+function isTreeNode(x: unknown): x is object {
+  return x !== null && typeof x === 'object' && (Array.isArray(x) || isFloatLike(x) || isPlainObject(x));
+}
+
 /** Throws a TypeError naming the path of the first leaf that cannot be differentiated. */
 export function checkArg(x: unknown, path: string, seen: Set<object>, allArgs: boolean): void {
   // The common case, checked without building any path string; the slow walk below names the culprit.
   if (isTree(x, 0)) return;
   explainArg(x, path, seen, allArgs);
+}
+
+/**
+ * For arguments whose non-numeric leaves are constants (checkpoint,
+ * customDerivative): a TypeError if a tree refers back to itself, which
+ * mapLeaves could not walk.
+ */
+export function checkAcyclic(x: unknown, path: string, seen: Set<object> = new Set()): void {
+  if (isTree(x, 0) || x === null || typeof x !== 'object' || x instanceof Active) return;
+  if (!(Array.isArray(x) || isPlainObject(x))) return;
+  if (seen.has(x)) throw new TypeError(`dualtape: ${path} refers back to itself; arguments must be trees (arrays and plain objects without cycles).`);
+  seen.add(x);
+  for (const key of Object.keys(x)) checkAcyclic((x as Record<string, unknown>)[key], `${path}[${JSON.stringify(key)}]`, seen);
+  seen.delete(x);
+}
+
+/** Is `x` a tree of numbers that can be differentiated (checkArg would accept it)? */
+export function isDifferentiable(x: unknown): boolean {
+  return isTree(x, 0);
 }
 
 /** A valid argument tree? (Depth-limited so that a cycle falls through to the slow walk.) */
@@ -84,39 +109,25 @@ function explainArg(x: unknown, path: string, seen: Set<object>, allArgs: boolea
 // Arguments in and gradients out
 // ---------------------------------------------------------------------------
 
-/** Rebuilds `x` with every numeric leaf replaced by `leaf(x, index)`; typed arrays become plain arrays. */
-/**
- * A Float64Array/Float32Array argument as differentiated code sees it: an
- * array (typed arrays cannot hold derivative-carrying values) that keeps the
- * typed-array methods `subarray` (here a copy, not a view) and `set`.
- */
-class FloatArrayArgument extends Array<unknown> {
-  subarray(begin?: number, end?: number): unknown[] {
-    return this.slice(begin, end);
-  }
-  set(source: ArrayLike<unknown>, offset = 0): void {
-    for (let i = 0; i < source.length; i++) this[offset + i] = source[i];
-  }
-  /** A typed array sorts numerically by default (an Array would sort as strings). */
-  override sort(compare?: (a: unknown, b: unknown) => number): this {
-    return super.sort(compare ?? ((a, b) => value(a) - value(b)));
-  }
-  toSorted(compare?: (a: unknown, b: unknown) => number): unknown[] {
-    return this.slice().sort(compare);
-  }
-}
-
 /** `out[key] = v`, also for an own "__proto__" key (which plain assignment would turn into a prototype). */
 export function setOwn(out: Record<string, unknown>, key: string, v: unknown): void {
   if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
   else out[key] = v;
 }
 
+/**
+ * Rebuilds `x` with every numeric leaf replaced by `leaf(x)`. A typed array
+ * (or a typed-array argument of an outer level) becomes a typed-array
+ * argument (runtime/typed.ts), at every level. Anything that is not a tree of
+ * numbers (a string, null, undefined, a boolean, a class instance) is a
+ * constant: returned as it is, with no leaf.
+ */
 export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
   if (typeof x === 'number' || x instanceof Active) return leaf(x);
-  if (x instanceof Float64Array || x instanceof Float32Array) {
-    const out = new FloatArrayArgument(x.length);
-    for (let i = 0; i < x.length; i++) out[i] = leaf(x[i]!);
+  if (!isTreeNode(x)) return x;
+  if (isFloatLike(x)) {
+    const out = typedArgumentLike(x as Float64Array, x.length);
+    for (let i = 0; i < x.length; i++) out[i] = leaf(x[i] as Num);
     return out;
   }
   if (Array.isArray(x)) {
@@ -132,14 +143,37 @@ export function mapLeaves(x: unknown, leaf: (v: Num) => unknown): unknown {
   return out;
 }
 
+/**
+ * A result handed back to the user: typed-array arguments (runtime/typed.ts)
+ * holding plain numbers become real Float64Array/Float32Array again.
+ */
+export function userValue(x: unknown): unknown {
+  if (!isTreeNode(x)) return x;
+  if (isFloatLike(x)) {
+    if (!isTypedArgument(x)) return x;
+    const vals = Array.from(x);
+    if (!vals.every((v) => typeof v === 'number')) return vals;
+    return x instanceof Float32Array ? Float32Array.from(vals as number[]) : Float64Array.from(vals as number[]);
+  }
+  if (Array.isArray(x)) return x.map(userValue);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(x)) setOwn(out, key, userValue((x as Record<string, unknown>)[key]));
+  return out;
+}
+
 /** The gradient with the shape of `x`, reading one gradient per leaf from `next`. */
 export function shapeLike(x: unknown, next: () => Num): unknown {
   if (typeof x === 'number' || x instanceof Active) return next();
-  if (x instanceof Float64Array || x instanceof Float32Array) {
+  if (!isTreeNode(x)) return x;
+  if (isFloatLike(x)) {
     const vals: Num[] = [];
     for (let i = 0; i < x.length; i++) vals.push(next());
-    // Nested derivatives may leave derivative-carrying values, which a Float64Array cannot hold.
-    return vals.every((g) => typeof g === 'number') ? Float64Array.from(vals as number[]) : vals;
+    if (vals.every((g) => typeof g === 'number')) return Float64Array.from(vals as number[]);
+    // Nested derivatives leave derivative-carrying values, which a Float64Array cannot hold: a
+    // typed-array argument (runtime/typed.ts), so that the outer level still sees a typed array.
+    const out = typedArgumentLike(x as Float64Array, vals.length);
+    for (let i = 0; i < vals.length; i++) out[i] = vals[i];
+    return out;
   }
   if (Array.isArray(x)) {
     const out = new Array<unknown>(x.length);
@@ -214,12 +248,34 @@ export function checkSameShape(x: unknown, y: unknown, xPath: string, yPath: str
 }
 
 
+/** Does the source of `f` open its body with the directive? (Then asking for it would be wrong advice.) */
+function hasDirective(f: Function): boolean {
+  let src: string;
+  try {
+    src = Function.prototype.toString.call(f);
+  } catch {
+    return false;
+  }
+  const body = src.indexOf('{');
+  return body >= 0 && /^\{\s*(?:(['"])[^'"]*\1\s*;?\s*)*(['"])use differentiable\2/.test(src.slice(body));
+}
+
 /** The compiled version of `f`, or a TypeError explaining how to get one. */
 export function compiledOrThrow(f: unknown, api: string): Function {
   if (typeof f !== 'function') {
     throw new TypeError(`dualtape: ${api} expects a function, got ${describe(f)}.`);
   }
   const fc = compiledVersion(f);
+  if (fc === undefined && hasDirective(f)) {
+    // Asking for the directive would not help: it is there, and the plugin did not compile the function.
+    throw new TypeError(
+      `dualtape: ${api} was given ${describeFn(f)}, which has the directive 'use differentiable' but was not ` +
+        `compiled by the dualtape Babel plugin. Either the plugin did not run on its file (add ` +
+        `'dualtape/babel' to your Babel plugins, check the bundler plugin's include/exclude, or run the file ` +
+        `with node --import dualtape/register), or it is a method passed without its object: wrap it, ` +
+        `${api}((w) => obj.method(w)).`,
+    );
+  }
   if (fc === undefined) {
     throw new TypeError(
       `dualtape: ${api} was given ${describeFn(f)}, which the dualtape Babel plugin did not compile, ` +

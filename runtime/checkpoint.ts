@@ -7,9 +7,9 @@
  * of checkpointed steps is then one node per input and output of each step
  * plus one step's tape, at the price of evaluating each step twice.
  */
-import { ReverseTrace, TapeVar } from './active.js';
+import { Active, ReverseTrace, TapeVar, newerTraceOpen } from './active.js';
 import type { Adjoints, Num } from './core-types.js';
-import { topTraceOf, checkArg, checkOutput, compiledOrThrow, leavesOf, mapLeaves, shapeLike } from './args.js';
+import { topTraceOf, checkAcyclic, checkOutput, compiledOrThrow, leavesOf, mapLeaves, shapeLike } from './args.js';
 import { reverseSweep } from './engine.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
@@ -27,8 +27,14 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     const top = topTraceOf(args);
     if (!(top instanceof ReverseTrace) || top.inlineCheckpoints) return fc.apply(this, args);
-    args.forEach((a, k) => checkArg(a, `args[${k}]`, new Set(), false));
+    // Leaves that are not numbers (a label, null, an options object) are constants: mapLeaves passes them on.
+    args.forEach((a, k) => checkAcyclic(a, `args[${k}]`));
     const tape = top;
+    // Called inside a derivative taken within the one that records the arguments (grad of grad,
+    // jvp inside grad): the step may close over that inner derivative's values, and an operation
+    // whose partial is exactly 0 at this level would hide that from the check on the outputs below.
+    // Record it normally (right, without the memory saving).
+    if (newerTraceOpen(tape)) return fc.apply(this, args);
     // The step's inputs on the outer tape, and the arguments without this level.
     const inputNodes: number[] = [];
     const primals = args.map((a) =>
@@ -40,9 +46,15 @@ export function checkpoint<A extends unknown[], R>(step: (...args: A) => R): (..
     );
     const y = fc.apply(this, primals);
     checkOutput(y, 'checkpoint');
-    // The step closes over values of this same derivative (not passed as arguments): it cannot be
-    // recomputed from its arguments alone, so record it normally (correct, without the savings).
-    if (leavesOf(y).some((v) => v instanceof TapeVar && v.tr === tape)) return fc.apply(this, args);
+    // The step closes over values of this derivative or of one taken inside it (a grad or jvp
+    // within the one that recorded the arguments): it cannot be recomputed from its arguments
+    // alone, so record it normally (correct, without the savings).
+    const outLeaves = leavesOf(y);
+    if (outLeaves.some((v) => v instanceof Active && v.tr.id >= tape.id)) return fc.apply(this, args);
+    // Values of outer derivatives flow through the recomputation: the sweep must not assume plain numbers.
+    if (outLeaves.some((v) => v instanceof Active) || primals.some((p) => leavesOf(p).some((v) => v instanceof Active))) {
+      tape.nestedSpecials = true;
+    }
     // One edge-less node per output; the last one carries the backward step.
     const outNodes: number[] = [];
     const self = this;

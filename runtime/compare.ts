@@ -7,7 +7,7 @@
  * (the ratio is what carries over between machines).
  */
 import { FORWARD_CHUNK, chunkWidth, grad } from './api.js';
-import { compiledOrThrow, describe, leavesOf } from './args.js';
+import { compiledOrThrow, describe, isDifferentiable, leavesOf } from './args.js';
 import { originalOf } from './registry.js';
 import { lastTapeStats } from './stats.js';
 import type { ArgIndex } from './transforms.js';
@@ -102,13 +102,17 @@ export function compareModes(f: (...args: unknown[]) => number, args: unknown[],
   const samples = opts.samples ?? 5;
   const sampleMs = opts.sampleMs ?? 20;
   const argnums = opts.argnums;
-  const which = argnums === undefined ? args.map((_, k) => k) : typeof argnums === 'number' ? [argnums] : argnums;
+  // By default every argument that is a tree of numbers; the others (a label, null, an options object) are constants.
+  const which = argnums === undefined ? args.flatMap((a, k) => (isDifferentiable(a) ? [k] : [])) : typeof argnums === 'number' ? [argnums] : argnums;
   if (!Array.isArray(which) || which.some((k) => !Number.isInteger(k) || k < 0 || k >= args.length)) {
     throw new TypeError(
       `dualtape: compareModes option argnums must be an index or an array of indices of args (${args.length} argument(s)), got ${describe(argnums)}.`,
     );
   }
-  const gradOpts = argnums === undefined ? {} : { argnums };
+  if (which.length === 0) {
+    throw new TypeError('dualtape: compareModes found no numeric argument to differentiate in args (numbers, arrays, Float64Array/Float32Array or plain objects of those).');
+  }
+  const gradOpts = { argnums: which };
   const forward = grad(f, { mode: 'forward', ...gradOpts } as never) as (...a: unknown[]) => unknown;
   const reverse = grad(f, gradOpts as never) as (...a: unknown[]) => unknown;
   const leaves = which.flatMap((k) => leavesOf(args[k]));
@@ -127,9 +131,8 @@ export function compareModes(f: (...args: unknown[]) => number, args: unknown[],
   reverse(...args);
   const stats = lastTapeStats();
 
-  // The gradients as grad shapes them: one differentiated argument alone, several in an array.
-  const one = argnums === undefined ? args.length === 1 : typeof argnums === 'number';
-  const flat = (g: unknown) => (one ? leavesOf(g) : (g as unknown[]).flatMap((x) => leavesOf(x))) as number[];
+  // argnums is always an array here, so grad gives one gradient per differentiated argument.
+  const flat = (g: unknown) => (g as unknown[]).flatMap((x) => leavesOf(x)) as number[];
   const gf = flat(forward(...args));
   const gr = flat(reverse(...args));
   let scale = 1e-300;

@@ -9,9 +9,9 @@
  * ever sees plain numbers), and the derivative comes from the rule, which the
  * plugin compiles, so rules can be nested (hessian of a custom function).
  */
-import { Active, Dual, ReverseTrace, TapeVar } from './active.js';
+import { Active, Dual, DualtapeError, ReverseTrace, TapeVar } from './active.js';
 import type { Num } from './core-types.js';
-import { checkArg, checkOutput, describe, leavesLike, leavesOf, mapLeaves, shapeLike, topTraceOf } from './args.js';
+import { checkAcyclic, checkOutput, describe, describeFn, leavesLike, leavesOf, mapLeaves, shapeLike, topTraceOf } from './args.js';
 import type { OutputOf, TangentsOf } from './transforms.js';
 import { jacobian } from './transforms.js';
 import { add, mul } from './engine.js';
@@ -63,7 +63,8 @@ export function customDerivative<A extends unknown[], R extends number | readonl
   const custom = function (this: unknown, ...args: unknown[]): unknown {
     const top = topTraceOf(args);
     if (top === undefined) return f.apply(this, args as A);
-    args.forEach((a, k) => checkArg(a, `args[${k}]`, new Set(), false));
+    // Leaves that are not numbers (a label, null, an options object) are constants: mapLeaves passes them on.
+    args.forEach((a, k) => checkAcyclic(a, `args[${k}]`));
     const primals = args.map((a) => mapLeaves(a, (x) => (x instanceof Active && x.tr === top ? x.v : x)));
     const y = custom.apply(this, primals);
     checkOutput(y, 'customDerivative');
@@ -88,11 +89,11 @@ export function customDerivative<A extends unknown[], R extends number | readonl
       const tangentOut = (tangents: unknown[]): Num[] => {
         let tOut: Num[];
         if (r.jvp) {
-          tOut = ruleLeaves(y, r.jvp(primals, tangents, y), 'jvp');
+          tOut = ruleLeaves(y, r.jvp(primals, tangents, y), 'jvp', f);
         } else {
           const ts = tangents.flatMap((t) => leavesOf(t));
           tOut = outLeaves.map((_, k) => {
-            const row = (r.vjp!(primals, y, oneHot(y, k)) as unknown[]).flatMap((c, a) => ruleLeaves(primals[a], c, 'vjp'));
+            const row = vjpRow(r.vjp!(primals, y, oneHot(y, k)), primals, f);
             return row.reduce<Num>((s, p, l) => (ts[l] === 0 || p === 0 ? s : add(s, mul(p, ts[l]!))), 0);
           });
         }
@@ -120,11 +121,7 @@ export function customDerivative<A extends unknown[], R extends number | readonl
     const nodes = inputs.map((x) => (x instanceof TapeVar && x.tr === top ? x.i : -1));
     const partialRows: Num[][] = outLeaves.map((_, k) => {
       if (r.vjp) {
-        const cts = r.vjp(primals, y, oneHot(y, k));
-        if (!Array.isArray(cts) || cts.length !== args.length) {
-          throw new TypeError(`dualtape: a vjp rule must return an array with one cotangent per argument (${args.length}), got ${describe(cts)}.`);
-        }
-        const row = cts.flatMap((c, a) => ruleLeaves(primals[a], c, 'vjp'));
+        const row = vjpRow(r.vjp(primals, y, oneHot(y, k)), primals, f);
         if (row.length !== inputs.length) throw ruleShapeError('vjp', row.length, inputs.length);
         return row;
       }
@@ -133,7 +130,7 @@ export function customDerivative<A extends unknown[], R extends number | readonl
     if (!r.vjp) {
       // Derive the rows from the jvp rule, one input direction at a time.
       nodes.forEach((node, l) => {
-        const tOut = node < 0 ? outLeaves.map(() => 0) : ruleLeaves(y, r.jvp!(primals, args.map((a, k) => oneHotIn(args, k, l)) as never, y), 'jvp');
+        const tOut = node < 0 ? outLeaves.map(() => 0) : ruleLeaves(y, r.jvp!(primals, args.map((a, k) => oneHotIn(args, k, l)) as never, y), 'jvp', f);
         tOut.forEach((t, k) => partialRows[k]!.push(t));
       });
     }
@@ -164,12 +161,56 @@ export function customDerivative<A extends unknown[], R extends number | readonl
   }
 }
 
-/** The leaves of a rule's result, lined up with `shape` (by key); a TypeError if their number differs. */
-function ruleLeaves(shape: unknown, result: unknown, which: 'jvp' | 'vjp'): Num[] {
-  const got = leavesOf(result).length;
+/** A vjp rule's result: one cotangent per argument, flattened in leaf order. */
+function vjpRow(cts: unknown, primals: unknown[], f: Function): Num[] {
+  if (!Array.isArray(cts) || cts.length !== primals.length) {
+    const E = Array.isArray(cts) ? TypeError : DualtapeError; // a wrong shape, or not cotangents at all
+    throw new E(
+      `dualtape: the vjp rule of customDerivative(${describeFn(f)}) returned ${describe(cts)}` +
+        (Array.isArray(cts) ? ` of ${cts.length}` : '') +
+        `: a vjp rule must return an array with one cotangent per argument (${primals.length}).`,
+    );
+  }
+  return cts.flatMap((c, a) => ruleLeaves(primals[a], c, 'vjp', f, a));
+}
+
+/**
+ * The leaves of a rule's result, lined up with `shape` (by key). An argument
+ * without numeric leaves (a string, null) takes any cotangent (null, 0). A
+ * result that is not numbers where `shape` has them is a DualtapeError naming
+ * the rule and what it returned; a different number of leaves a TypeError.
+ */
+function ruleLeaves(shape: unknown, result: unknown, which: 'jvp' | 'vjp', f: Function, arg?: number): Num[] {
   const want = leavesOf(shape).length;
+  if (want === 0) return [];
+  const bad = firstNonNumber(shape, result);
+  const got = leavesOf(result).length;
+  // Something that is not a number where one belongs; a leaf merely missing is a wrong shape (below).
+  if (bad !== undefined && (bad.value !== undefined || bad.path === '' || got === want)) {
+    const part = which === 'vjp' ? `the cotangent of argument ${arg}` : 'its result';
+    throw new DualtapeError(
+      `dualtape: the ${which} rule of customDerivative(${describeFn(f)}) returned ${describe(bad.value)} ` +
+        `${bad.path ? `at ${bad.path} of ${part}` : `as ${part}`}, where a number was expected. A ${which} rule ` +
+        `must return numbers shaped like the ${which === 'jvp' ? 'function output' : 'arguments'} ` +
+        `(0 for no derivative).`,
+    );
+  }
   if (got !== want) throw ruleShapeError(which, got, want);
   return leavesLike(shape, result);
+}
+
+/** The first place where `shape` has a numeric leaf and `x` does not hold a number. */
+function firstNonNumber(shape: unknown, x: unknown, path = ''): { path: string; value: unknown } | undefined {
+  if (typeof shape === 'number' || shape instanceof Active) {
+    return typeof x === 'number' || x instanceof Active ? undefined : { path, value: x };
+  }
+  if (shape === null || typeof shape !== 'object') return undefined;
+  if (x === null || typeof x !== 'object') return { path, value: x };
+  for (const key of Object.keys(shape)) {
+    const bad = firstNonNumber((shape as Record<string, unknown>)[key], (x as Record<string, unknown>)[key], `${path}[${JSON.stringify(/^\d+$/.test(key) ? Number(key) : key)}]`);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
 }
 
 function ruleShapeError(which: string, got: number, want: number): TypeError {

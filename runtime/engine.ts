@@ -261,7 +261,7 @@ export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [
   let top = -1;
   // Plain numbers, unless a partial carries a derivative, or a checkpointed region (whose
   // recomputation may produce such values) runs while another derivative is being taken.
-  let numeric = nestedPartials === undefined && (specials === undefined || tracesOpen() <= 1);
+  let numeric = nestedPartials === undefined && (specials === undefined || (!tape.nestedSpecials && tracesOpen() <= 1));
   for (const [node, a] of seeds) {
     if (node > top) top = node;
     if (typeof a !== 'number') numeric = false;

@@ -3,7 +3,7 @@
  * the plugin maps each operator and `Math.*` call to one of these, and the
  * derivative itself always comes from `rules.ts` through the engine.
  */
-import { Active, Dual, DualtapeError, ReverseTrace, TapeVar, value } from './active.js';
+import { Active, Dual, ReverseTrace, TapeVar, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import * as E from './engine.js';
@@ -16,6 +16,8 @@ export {
   floor, ceil, round, trunc, sign,
 } from './engine.js';
 export { value, callable, compiled, register };
+export { truthy, number, parsed, search, method, newKeyed, size, predicateArg } from './natives.js';
+export { isView, isArray } from './typed.js';
 
 // Math functions passed around as values (`xs.map(Math.exp)`, `const { sin } = Math`)
 // resolve to their differentiable versions through the registry.
@@ -71,11 +73,6 @@ export const looseEq = (a: unknown, b: unknown): boolean => value(a) == value(b)
 // eslint-disable-next-line eqeqeq
 export const looseNe = (a: unknown, b: unknown): boolean => value(a) != value(b);
 
-/** `if (x)`, `!x`, `x && y`: an Active is truthy when its value is. */
-export function truthy(x: unknown): boolean {
-  return x instanceof Active ? !!value(x) : !!x;
-}
-
 /** `typeof x` is 'number' for a differentiable value. */
 export function typeOf(x: unknown): string {
   return x instanceof Active ? 'number' : typeof x;
@@ -86,40 +83,6 @@ export function comparator<T>(cmp: ((a: T, b: T) => unknown) | undefined): ((a: 
   if (typeof cmp !== 'function') return cmp;
   const fn = callable(cmp);
   return (a, b) => value(fn(a, b));
-}
-
-/**
- * `parseFloat(x)`, `parseInt(x)` in compiled code: they read a number through
- * its string form, which would drop a derivative without a sound.
- */
-export function parsed(x: unknown, fn: string): unknown {
-  if (x instanceof Active) {
-    throw new DualtapeError(
-      `dualtape: ${fn}() was given a differentiable value (${value(x)}); parsing it would silently drop its ` +
-        `derivative. Use the value directly, or stopGradient(x) if you mean a constant.`,
-    );
-  }
-  return x;
-}
-
-/**
- * `xs.indexOf(x)`, `lastIndexOf`, `includes` with a differentiable value:
- * arrays compare values, as they would for plain numbers (identity would
- * never match a freshly computed value).
- */
-export function search(recv: unknown, method: 'indexOf' | 'lastIndexOf' | 'includes', x: unknown, from?: number): unknown {
-  if (!Array.isArray(recv)) return (recv as Record<string, (...a: unknown[]) => unknown>)[method]!(x, from);
-  const target = value(x);
-  const same = method === 'includes' ? (a: unknown) => a === target || (a !== a && target !== target) : (a: unknown) => a === target;
-  const n = recv.length;
-  if (method === 'lastIndexOf') {
-    let i = from === undefined ? n - 1 : from < 0 ? n + from : Math.min(from, n - 1);
-    for (; i >= 0; i--) if (same(value(recv[i]))) return i;
-    return -1;
-  }
-  let i = from === undefined ? 0 : from < 0 ? Math.max(0, n + from) : from;
-  for (; i < n; i++) if (same(value(recv[i]))) return method === 'includes' ? true : i;
-  return method === 'includes' ? false : -1;
 }
 
 // ---------------------------------------------------------------------------

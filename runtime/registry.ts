@@ -7,11 +7,19 @@
  */
 const twins = new WeakMap<Function, Function>();
 const compiledFns = new WeakSet<Function>();
+/** Names of compiled functions, so that an error raised in one can tell (runtime/active.ts). */
+const compiledNames = new Set<string>();
+
+/** Is a function of this name (from a stack frame) one the plugin compiled? */
+export function isCompiledName(name: string): boolean {
+  return compiledNames.has(name);
+}
 
 /** Registers the differentiable twin of `original`; returns `original`. */
 export function register<F extends Function>(original: F, twin: Function): F {
   twins.set(original, twin);
   compiledFns.add(twin);
+  if (twin.name) compiledNames.add(twin.name);
   return original;
 }
 

@@ -8,7 +8,7 @@
  */
 import { Active, Dual, ForwardTrace, ReverseTrace, TapeVar, escapedError } from './active.js';
 import type { Num } from './core-types.js';
-import { checkArg, checkOutput, checkSameShape, compiledOrThrow, describe, leavesLike, leavesOf, mapLeaves, shapeLike } from './args.js';
+import { checkArg, checkOutput, checkSameShape, compiledOrThrow, describe, leavesLike, leavesOf, mapLeaves, shapeLike, userValue } from './args.js';
 import type { GradOf, Mode } from './api.js';
 import { FORWARD_CHUNK, chunkWidth, gradientFunction, seedDirections, tangentOf } from './api.js';
 import { reverseSweep } from './engine.js';
@@ -93,7 +93,7 @@ export function jvp<A extends unknown[], R>(
     const out = fc(...args);
     checkOutput(out, 'jvp');
     const tangent = mapLeaves(out, (x) => tangentOf(x, trace, 0));
-    return [valueOf(out, trace), tangent] as [OutputOf<R>, OutputOf<R>];
+    return [userValue(valueOf(out, trace)), userValue(tangent)] as [OutputOf<R>, OutputOf<R>];
   } finally {
     trace.end();
   }
@@ -124,7 +124,7 @@ export function vjp<A extends unknown[], R>(
     tape.end();
   }
   const outLeaves = leavesOf(out);
-  const value = valueOf(out, tape);
+  const value = userValue(valueOf(out, tape));
   const pullback = (cotangent: unknown) => {
     checkSameShape(value, cotangent, 'the output', 'the cotangent');
     const cts = leavesLike(value, cotangent);
