@@ -119,7 +119,8 @@ export class Context {
 /** The function a binding names, when it is a same-module function that cannot be reassigned. */
 export function functionOfBinding(binding: Binding): NodePath<BabelTypes.Function> | undefined {
   const decl = binding.path;
-  if (decl.isFunctionDeclaration()) return binding.constantViolations.length === 0 ? decl : undefined;
+  // Babel lists a declaration in a loop body as a violation of itself (it runs once per iteration).
+  if (decl.isFunctionDeclaration()) return binding.constantViolations.every((v) => v.node === decl.node) ? decl : undefined;
   if (decl.isVariableDeclarator() && binding.constant) {
     const init = decl.get('init');
     if (init.isArrowFunctionExpression() || init.isFunctionExpression()) return init;

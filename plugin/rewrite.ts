@@ -16,7 +16,7 @@ import { preaccumulate } from './preaccumulate.js';
 import { unwrapNode, unwrapPath } from './wrappers.js';
 import type { Context } from './context.js';
 import {
-  ARITHMETIC, BITWISE, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
+  ARITHMETIC, BITWISE, BUILTIN_METHODS, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
 } from './names.js';
 
 type T = typeof import('@babel/core').types;
@@ -351,6 +351,8 @@ const visitor: Visitor<State> = {
         if (obj.name === 'Number' && NUMBER_PREDICATES.has(prop)) return valueArg(0);
         if (obj.name === 'Object' && prop === 'is') return args.forEach((_, i) => valueArg(i));
         if (obj.name === 'Number' && PARSERS.has(prop)) return refuseArg(0, `Number.${prop}`);
+        if (obj.name === 'Array' && (prop === 'from' || prop === 'fromAsync') && args[1]) return callableArgument(args[1], s);
+        if (obj.name === 'Reflect' && prop === 'apply' && args[0]) return callableArgument(args[0], s);
         return;
       }
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
@@ -367,8 +369,12 @@ const visitor: Visitor<State> = {
       }
       if ((prop === 'sort' || prop === 'toSorted') && args.length > 0 && !args[0]!.isSpreadElement()) {
         args[0]!.replaceWith(t.callExpression(helper('comparator'), [args[0]!.node as Expr]));
+      } else if (ARRAY_CALLBACKS.has(prop)) {
+        // `xs.map(helper)`: native code calls the callback, so it gets the differentiable version.
+        args.forEach((a) => callableArgument(a, s));
       }
     }
+    if (callee.isMemberExpression()) resolveMethodCall(path, s);
   },
 
   MemberExpression(path, s) {
@@ -383,13 +389,30 @@ const visitor: Visitor<State> = {
     path.replaceWith(s.ctx.helper(property.name));
   },
 
-  Identifier(path, s) {
-    // A same-module function used as a value (`xs.map(helper)`): its twin.
-    if (!path.isReferencedIdentifier() || s.ctx.isHelper(path.node.name)) return;
-    if (path.parentPath.isCallExpression() && path.key === 'callee') return;
-    const binding = path.scope.getBinding(path.node.name);
-    const twin = binding && s.ctx.twinOf(binding);
-    if (twin) path.replaceWith(twin);
+  OptionalCallExpression(path, s) {
+    // `helper?.(x)`, `o.m?.(x)`: the callee's differentiable version, `this` kept.
+    if (s.ctx.done.has(path.node)) return;
+    const { t, helper } = s.ctx;
+    const callee = path.get('callee');
+    if (callee.isIdentifier()) {
+      if (s.ctx.isHelper(callee.node.name) || !path.scope.getBinding(callee.node.name)) return;
+      s.ctx.done.add(path.node);
+      callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
+      return;
+    }
+    if (callee.isMemberExpression() && !path.node.optional) return; // `o?.m(x)`: the member call is not optional
+    if (callee.isMemberExpression() || callee.isOptionalMemberExpression()) {
+      const m = callee.node as BabelTypes.MemberExpression;
+      if (t.isSuper(m.object)) return;
+      const { pre, obj } = holdObject(path, m.object as Expr, s.ctx);
+      const read = (callee.isOptionalMemberExpression() ? t.optionalMemberExpression : t.memberExpression)(
+        t.cloneNode(obj), m.property as Expr, m.computed, (m as unknown as BabelTypes.OptionalMemberExpression).optional ?? false);
+      const call = t.optionalCallExpression(
+        t.memberExpression(t.callExpression(helper('callable'), [read as Expr]), t.identifier('call')),
+        [t.cloneNode(obj), ...(path.node.arguments as Expr[])], true);
+      s.ctx.done.add(call);
+      replace(path, sequence(t, pre, call), s);
+    }
   },
 
   Function(path, s) {
@@ -417,6 +440,68 @@ const visitor: Visitor<State> = {
   },
 
 };
+
+/**
+ * A function value handed to native code that will call it (`xs.map(helper)`,
+ * `Array.from(xs, helper)`): its differentiable version. Elsewhere a function
+ * used as a value stays itself (`f.factor`, `map.get(f)`, `fs[0] === f` see
+ * the function), and call sites resolve it (`callable`, `resolveMethodCall`).
+ */
+function callableArgument(arg: NodePath, s: State): void {
+  if (arg.isSpreadElement() || arg.isFunction() || arg.isLiteral() || s.ctx.done.has(arg.node)) return;
+  if (arg.isIdentifier() && (s.ctx.isHelper(arg.node.name) || !arg.scope.getBinding(arg.node.name))) return;
+  // `xs.map(Math.exp)`: the MemberExpression visitor gives it its differentiable version.
+  if (arg.isMemberExpression() && s.ctx.t.isIdentifier(arg.node.object, { name: 'Math' }) && !arg.scope.getBinding('Math')) return;
+  const wrapped = s.ctx.t.callExpression(s.ctx.helper('callable'), [arg.node as Expr]);
+  s.ctx.done.add(wrapped);
+  arg.replaceWith(wrapped);
+}
+
+/** Holds an object expression in a temporary unless it can be read twice as it is. */
+function holdObject(path: NodePath, obj: Expr, ctx: Context): { pre: Expr[]; obj: Expr } {
+  if (isSimple(ctx.t, obj)) return { pre: [], obj };
+  const o = ctx.temp(path, 'obj');
+  return { pre: [ctx.t.assignmentExpression('=', o, obj)], obj: o };
+}
+
+/**
+ * `o.m(x)`, `fs[0](x)`, `f.call(t, x)` in compiled code: the callee may be a
+ * function with a differentiable twin (stored in an object or array, or a
+ * class method with a twin), so the call goes to `callable(o.m)` with `this`
+ * kept: `callable(_o.m).call(_o, x)`. `f.call/apply/bind` call the twin of
+ * `f` when `f` is a function (`methodOf`/`receiverOf` decide at run time, since
+ * an object may have a method named `apply`). Methods of built-in prototypes
+ * (`push`, `slice`, `get`, ...) are called directly: the plugin never gives a
+ * method with such a name a twin (it is compiled in place instead).
+ */
+function resolveMethodCall(path: NodePath<BabelTypes.CallExpression>, s: State): void {
+  if (s.ctx.done.has(path.node) || !path.node) return;
+  const { t, helper } = s.ctx;
+  const callee = path.node.callee;
+  if (!t.isMemberExpression(callee) || t.isSuper(callee.object)) return;
+  const name = !callee.computed && t.isIdentifier(callee.property) ? callee.property.name
+    : t.isStringLiteral(callee.property) ? callee.property.value : undefined;
+  if (name !== undefined && BUILTIN_METHODS.has(name)) return;
+  if (t.isIdentifier(callee.object) && !path.scope.getBinding(callee.object.name)) return; // a global: console.log, JSON.parse
+  if (t.isIdentifier(callee.object) && s.ctx.isHelper(callee.object.name)) return;
+  const { pre, obj } = holdObject(path, callee.object as Expr, s.ctx);
+  let call: BabelTypes.CallExpression;
+  if (name === 'call' || name === 'apply' || name === 'bind') {
+    const key = t.stringLiteral(name);
+    call = t.callExpression(
+      t.memberExpression(t.callExpression(helper('methodOf'), [t.cloneNode(obj), key]), t.identifier('call')),
+      [t.callExpression(helper('receiverOf'), [t.cloneNode(obj), t.cloneNode(key)]), ...(path.node.arguments as Expr[])],
+    );
+  } else {
+    const read = t.memberExpression(t.cloneNode(obj), callee.property as Expr, callee.computed);
+    call = t.callExpression(
+      t.memberExpression(t.callExpression(helper('callable'), [read]), t.identifier('call')),
+      [t.cloneNode(obj), ...(path.node.arguments as Expr[])],
+    );
+  }
+  s.ctx.done.add(call);
+  replace(path, sequence(t, pre, call), s);
+}
 
 /** Array methods whose callback is only called during the call. */
 const ARRAY_CALLBACKS = new Set([

@@ -208,7 +208,15 @@ export function createTwins(roots: Roots, ctx: Context): [Fn, boolean][] {
   const t = ctx.t;
   const out: [Fn, boolean][] = [];
   for (const [binding, strict] of roots.named) {
-    const fn = functionOfBinding(binding)!;
+    let fn = functionOfBinding(binding)!;
+    // `if (c) function f() {}` and `label: function f() {}` (sloppy mode): a declaration that is the
+    // whole body of its statement has no list to put the twin in; Annex B gives it the meaning of
+    // `{ function f() {} }`, so make that block.
+    if (fn.isFunctionDeclaration() && !fn.listKey && !fn.parentPath.isExportDeclaration()) {
+      const [block] = fn.replaceWith(t.blockStatement([fn.node])) as unknown as NodePath<BabelTypes.BlockStatement>[];
+      fn = block!.get('body')[0] as unknown as Fn;
+      block!.scope.crawl();
+    }
     const bad = findUnsupported(fn);
     if (bad) {
       if (strict) throw bad.path.buildCodeFrameError(bad.message);
@@ -224,12 +232,12 @@ export function createTwins(roots: Roots, ctx: Context): [Fn, boolean][] {
       (clone as BabelTypes.FunctionDeclaration).id = twinId;
       const [inserted] = statementOf(fn).insertAfter(clone as BabelTypes.FunctionDeclaration);
       twinPath = inserted as unknown as Fn;
-      // Declarations are hoisted, so `grad(f)` may run before this line: register at the top of the block.
-      const block = statementOf(fn).parentPath!;
-      const body = block.get('body') as NodePath[];
-      const firstNonImport = body.find((p) => !p.isImportDeclaration());
-      if (firstNonImport) firstNonImport.insertBefore(register);
-      else (block as NodePath<BabelTypes.Program>).pushContainer('body', register);
+      // Declarations are hoisted, so `grad(f)` may run before this line: register at the top of the
+      // list that holds it (a program or block body, or a `switch` case's statements).
+      const stmt = statementOf(fn);
+      const list = stmt.parentPath!.get(stmt.listKey as string) as NodePath[];
+      const firstNonImport = list.find((p) => !p.isImportDeclaration());
+      firstNonImport!.insertBefore(register);
     } else {
       const decl = t.variableDeclaration('const', [t.variableDeclarator(twinId, clone as BabelTypes.Expression)]);
       const [inserted] = statementOf(fn).insertAfter([decl, register]);

@@ -30,3 +30,23 @@ export function callable<T>(f: T): T {
 export function compiledVersion(f: Function): Function | undefined {
   return compiledFns.has(f) ? f : twins.get(f);
 }
+
+const { call, apply, bind } = Function.prototype;
+
+/**
+ * For `o.call(...)`, `o.apply(...)`, `o.bind(...)` in compiled code: when `o`
+ * is a function these are Function.prototype's (and `receiverOf` gives `o`'s
+ * twin, so the twin runs); otherwise `o`'s own method of that name, resolved.
+ */
+export function methodOf(o: unknown, key: 'call' | 'apply' | 'bind'): Function {
+  const f = (o as Record<string, unknown>)[key];
+  if (typeof o === 'function' && (f === call || f === apply || f === bind)) return f as Function;
+  return callable(f) as Function;
+}
+
+/** The receiver that goes with `methodOf(o, key)`. */
+export function receiverOf(o: unknown, key: 'call' | 'apply' | 'bind'): unknown {
+  if (typeof o !== 'function') return o;
+  const f = (o as unknown as Record<string, unknown>)[key];
+  return f === call || f === apply || f === bind ? callable(o) : o;
+}

@@ -34,3 +34,87 @@ describe('fast-path constants', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------
+// A function used as a value keeps its identity; imported functions as values
+// ---------------------------------------------------------------------------
+
+const GELU_HELPERS = `'use differentiable';
+export function gelu(x: number) { return 0.5 * x * (1 + Math.tanh(0.79788456 * (x + 0.044715 * x ** 3))); }
+export const sq = (x: number) => x * x;
+`;
+const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(0.79788456 * (x + 0.044715 * x ** 3)));
+const geluPrime = (x: number) => {
+  const th = Math.tanh(0.79788456 * (x + 0.044715 * x ** 3));
+  return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * 0.79788456 * (1 + 3 * 0.044715 * x * x);
+};
+
+describe('functions as values', () => {
+  const main = `import { grad } from 'dualtape';
+import { gelu, sq } from './helpers';
+function scale(x: number) { return 3 * x; }
+scale.factor = 2;
+const table = new Map<Function, number>([[scale, 5]]);
+const fs = [scale];
+export function f(x: number) {
+  let r = scale(x) * scale.factor + table.get(scale)! * x;                      // 11x
+  if (fs[0] === scale) r = r + x;                                               // 12x
+  if (scale.name === 'scale' && scale.length === 1 && typeof scale === 'function') r = r + x; // 13x
+  r = r + scale.call(null, x) + scale.apply(null, [x]) + scale.bind(null)(x) + fs[0](x) + [scale][0](x); // 28x
+  r = r + [x, x].map(gelu).reduce((a, b) => a + b, 0) + gelu.bind(null)(x) + gelu?.(x) + [gelu][0](x) + gelu.call(null, x);
+  r = r + [x].map(sq)[0] + (String(scale).includes('3 * x') ? x : 0);           // + x² + x
+  const o = { h: gelu, s: scale };
+  return r + o.h(x) + o['s'](x);                                                // + gelu + 3x
+}
+export const g = (mode: any) => grad(f, { mode });
+`;
+  const value = (x: number) => 32 * x + 7 * gelu(x) + x * x;
+  const slope = (x: number) => 32 + 7 * geluPrime(x) + 2 * x;
+
+  it('property, name, length, Map key, ===, typeof, call/apply/bind, toString see the function; imported helpers work as values', () => {
+    for (const fastPath of BOTH_PATHS) {
+      const m = run(main, { fastPath }, { helpers: GELU_HELPERS });
+      for (const x of [0.7, -1.3]) {
+        expect(m.f(x)).toBeCloseTo(value(x), 12);
+        for (const mode of MODES) expect(m.g(mode)(x)).toBeCloseTo(slope(x), 11);
+      }
+      // Central finite difference of the plain function, as a third check.
+      const h = 1e-6;
+      expect((m.f(0.7 + h) - m.f(0.7 - h)) / (2 * h)).toBeCloseTo(slope(0.7), 5);
+    }
+  });
+});
+
+describe('function declarations wherever the language allows them', () => {
+  it('in a loop body, a switch case, a block and a labelled block (module code)', () => {
+    for (const fastPath of BOTH_PATHS) {
+      const m = run(`import { grad } from 'dualtape';
+        export const out: number[] = [];
+        for (let i = 0; i < 2; i++) {
+          function h(x: number) { return x * x * (i + 1); }
+          out.push(grad(h)(3), grad(h, { mode: 'forward' })(3));
+        }
+        export function sw(k: number) {
+          switch (k) {
+            case 1:
+              function q(x: number) { return x ** 3; }
+              return [grad(q)(2), grad(q, { mode: 'forward' })(2)];
+          }
+          return [];
+        }
+        { function b(x: number) { return 5 * x; } out.push(grad(b)(1)); }
+        lab: { function l(x: number) { return Math.sin(x); } out.push(grad(l)(0)); }`, { fastPath });
+      // d/dx (i + 1) x² at 3 = 6 (i + 1); d/dx x³ at 2 = 12; 5; cos 0 = 1.
+      expect(m.out).toEqual([6, 6, 12, 12, 5, 1]);
+      expect(m.sw(1)).toEqual([12, 12]);
+    }
+  });
+
+  it("as the body of an if or a label without braces (sloppy scripts, Annex B), marked 'use differentiable'", () => {
+    const m = run(`const { grad } = require('dualtape');
+      if (true) function w(x) { 'use differentiable'; return 9 * x * x; }
+      lab: function v(x) { 'use differentiable'; return Math.exp(x); }
+      module.exports.r = [grad(w)(1), grad(w, { mode: 'forward' })(1), grad(v)(0), w(2)];`, { sourceType: 'script' });
+    expect(m.r).toEqual([18, 18, 1, 36]);
+  });
+});
