@@ -14,7 +14,7 @@ import type * as BabelTypes from '@babel/types';
 import { Activity } from './activity.js';
 import { preaccumulate } from './preaccumulate.js';
 import { unwrapNode, unwrapPath } from './wrappers.js';
-import type { Context } from './context.js';
+import type { Binding, Context } from './context.js';
 import {
   ARITHMETIC, BITWISE, BUILTIN_METHODS, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
 } from './names.js';
@@ -34,6 +34,7 @@ interface State {
 
 /** Compiles the function at `fn` in place. */
 export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): void {
+  normalizeMath(fn, ctx.t);
   blockBodies(fn, ctx.t);
   const act = new Activity(ctx.t, fn, (node) => ctx.helperResultActive(node));
   const state: State = { ctx, act, strict, root: fn, toMark: [] };
@@ -46,6 +47,64 @@ export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): vo
     ctx.done.add(node);
     f.replaceWith(ctx.t.callExpression(ctx.helper('compiled'), [node as Expr]));
   }
+}
+
+const GLOBAL_OBJECTS = new Set(['globalThis', 'window', 'self', 'global']);
+
+/** Is this expression the global `Math` (`Math`, `globalThis.Math`, `window['Math']`)? */
+function isGlobalMath(path: NodePath, t: T): boolean {
+  const p = unwrapPath(path);
+  if (p.isIdentifier({ name: 'Math' })) return !p.scope.getBinding('Math');
+  if (!p.isMemberExpression()) return false;
+  const { object, property, computed } = p.node;
+  const key = !computed && t.isIdentifier(property) ? property.name : t.isStringLiteral(property) ? property.value : undefined;
+  return key === 'Math' && t.isIdentifier(object) && GLOBAL_OBJECTS.has(object.name) && !p.scope.getBinding(object.name);
+}
+
+/**
+ * The other spellings of `Math.sin` become `Math.sin`, so that the rewrite
+ * sees them: `Math['sin']`, `globalThis.Math.sin`, `const M = Math; M.sin`,
+ * `const { sin, cos: c } = Math; sin(x)`. Only for names that cannot be
+ * reassigned (`const`, or never assigned) and where `Math` is not shadowed.
+ */
+function normalizeMath(fn: NodePath, t: T): void {
+  const mathAlias = (b: Binding | undefined): boolean =>
+    b !== undefined && b.constant && b.path.isVariableDeclarator() && t.isIdentifier(b.path.node.id) &&
+    b.path.node.init != null && isGlobalMath(b.path.get('init') as NodePath, t);
+  const mathMember = (b: Binding | undefined, name: string): string | undefined => {
+    if (b === undefined || !b.constant || !b.path.isVariableDeclarator() || !t.isObjectPattern(b.path.node.id)) return undefined;
+    if (b.path.node.init == null || !isGlobalMath(b.path.get('init') as NodePath, t)) return undefined;
+    for (const prop of b.path.node.id.properties) {
+      if (!t.isObjectProperty(prop) || prop.computed || !t.isIdentifier(prop.key)) continue;
+      const value = t.isAssignmentPattern(prop.value) ? undefined : prop.value;
+      if (t.isIdentifier(value, { name })) return prop.key.name;
+    }
+    return undefined;
+  };
+  fn.traverse({
+    Identifier(path) {
+      if (!path.isReferencedIdentifier() || path.scope.getBinding('Math')) return;
+      const b = path.scope.getBinding(path.node.name);
+      if (!b) return;
+      if (mathAlias(b)) return void path.replaceWith(t.identifier('Math'));
+      const key = mathMember(b, path.node.name);
+      if (key !== undefined) path.replaceWith(t.memberExpression(t.identifier('Math'), t.identifier(key)));
+    },
+    MemberExpression: {
+      exit(path) {
+        const { object, property, computed } = path.node;
+        if (isGlobalMath(path, t) && !path.parentPath.isAssignmentExpression({ left: path.node })) {
+          path.replaceWith(t.identifier('Math'));
+          return;
+        }
+        if (computed && t.isStringLiteral(property) && t.isIdentifier(object, { name: 'Math' }) && !path.scope.getBinding('Math') &&
+            t.isValidIdentifier(property.value)) {
+          path.node.computed = false;
+          path.node.property = t.identifier(property.value);
+        }
+      },
+    },
+  });
 }
 
 /**

@@ -118,3 +118,26 @@ describe('function declarations wherever the language allows them', () => {
     expect(m.r).toEqual([18, 18, 1, 36]);
   });
 });
+
+describe('other spellings of Math', () => {
+  it("const M = Math, Math['sin'], const { sin } = Math, globalThis.Math.sin, window/self aliases", () => {
+    for (const fastPath of BOTH_PATHS) {
+      const m = run(`import { grad } from 'dualtape';
+        const M = Math;
+        const { sin, cos: c, PI } = Math;
+        const G = globalThis.Math;
+        export function f(x: number) {
+          const L = globalThis['Math'];
+          return M.sin(x) + Math['cos'](x) + sin(x) * c(x) + globalThis.Math.exp(x) + G.tanh(x) + L.sqrt(x) + PI * x +
+            [x].map(M.log)[0] + [x].map(sin)[0];
+        }
+        export const g = (mode: any) => grad(f, { mode });`, { fastPath });
+      const f = (x: number) => Math.sin(x) + Math.cos(x) + Math.sin(x) * Math.cos(x) + Math.exp(x) + Math.tanh(x) + Math.sqrt(x) +
+        Math.PI * x + Math.log(x) + Math.sin(x);
+      const df = (x: number) => Math.cos(x) - Math.sin(x) + Math.cos(2 * x) + Math.exp(x) + 1 - Math.tanh(x) ** 2 +
+        0.5 / Math.sqrt(x) + Math.PI + 1 / x + Math.cos(x);
+      expect(m.f(0.8)).toBeCloseTo(f(0.8), 13);
+      for (const mode of MODES) expect(m.g(mode)(0.8)).toBeCloseTo(df(0.8), 12);
+    }
+  });
+});
