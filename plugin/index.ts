@@ -11,7 +11,7 @@ import { Context } from './context.js';
 import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
-import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
+import { collectRoots, createMethodTwins, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
 
 export interface DualtapeBabelOptions {
   /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
@@ -52,7 +52,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
 
     const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers, options.fastPath !== false);
     const roots = collectRoots(program, ctx, fileDirective);
-    const twins = createTwins(roots, ctx);
+    const twins = [...createTwins(roots, ctx), ...createMethodTwins(roots.methods, ctx)];
     const anonymous = roots.anonymous.map((fn) => wrapAnonymous(fn, ctx));
     // `grad(makeLoss(data))`: the factory's differentiable version makes the function.
     for (const call of roots.factoryCalls) {

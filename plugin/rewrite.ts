@@ -537,12 +537,19 @@ function resolveMethodCall(path: NodePath<BabelTypes.CallExpression>, s: State):
   if (s.ctx.done.has(path.node) || !path.node) return;
   const { t, helper } = s.ctx;
   const callee = path.node.callee;
-  if (!t.isMemberExpression(callee) || t.isSuper(callee.object)) return;
+  if (!t.isMemberExpression(callee)) return;
   const name = !callee.computed && t.isIdentifier(callee.property) ? callee.property.name
     : t.isStringLiteral(callee.property) ? callee.property.value : undefined;
   if (name !== undefined && BUILTIN_METHODS.has(name)) return;
   if (t.isIdentifier(callee.object) && !path.scope.getBinding(callee.object.name)) return; // a global: console.log, JSON.parse
   if (t.isIdentifier(callee.object) && s.ctx.isHelper(callee.object.name)) return;
+  if (t.isSuper(callee.object)) {
+    // `super.m(x)`: the parent's method, resolved, called on `this`.
+    const read = t.memberExpression(t.super(), callee.property as Expr, callee.computed);
+    const call = t.callExpression(t.memberExpression(t.callExpression(helper('callable'), [read]), t.identifier('call')),
+      [t.thisExpression(), ...(path.node.arguments as Expr[])]);
+    return void replace(path, call, s);
+  }
   const { pre, obj } = holdObject(path, callee.object as Expr, s.ctx);
   let call: BabelTypes.CallExpression;
   if (name === 'call' || name === 'apply' || name === 'bind') {

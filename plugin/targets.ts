@@ -19,7 +19,7 @@ import type { NodePath } from '@babel/traverse';
 import type * as BabelTypes from '@babel/types';
 import { functionOfBinding } from './context.js';
 import type { Binding, Context } from './context.js';
-import { CUSTOM_DERIVATIVE, DIRECTIVE } from './names.js';
+import { BUILTIN_METHODS, CUSTOM_DERIVATIVE, DIRECTIVE } from './names.js';
 import { findUnsupported } from './unsupported.js';
 import { unwrapPath } from './wrappers.js';
 
@@ -41,6 +41,8 @@ export interface Roots {
   inPlace: Fn[];
   /** `grad(makeLoss(data))` with an imported factory: the callee goes through `callable`. */
   factoryCalls: NodePath<BabelTypes.CallExpression>[];
+  /** Class and object-literal methods that get a twin (see createMethodTwins). */
+  methods: Fn[];
 }
 
 function hasDirective(node: BabelTypes.Function | BabelTypes.Program): boolean {
@@ -64,14 +66,17 @@ function bindingOfFunction(fn: Fn): Binding | undefined {
 }
 
 export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context, fileDirective: boolean): Roots {
-  const roots: Roots = { inline: [], named: new Map(), anonymous: [], inPlace: [], factoryCalls: [] };
+  const roots: Roots = { inline: [], named: new Map(), anonymous: [], inPlace: [], factoryCalls: [], methods: [] };
   const addNamed = (b: Binding, strict: boolean) => roots.named.set(b, strict || (roots.named.get(b) ?? false));
   const markFunction = (fn: Fn) => {
     const b = bindingOfFunction(fn);
     if (b) addNamed(b, true);
-    else if (fn.isObjectMethod() || fn.isClassMethod() || fn.isClassPrivateMethod()) roots.inPlace.push(fn);
-    else if (fn.parentPath.isExportDefaultDeclaration() || fn.parentPath.isCallExpression() ||
-             fn.parentPath.isVariableDeclarator() || fn.parentPath.isExpressionStatement()) roots.anonymous.push(fn);
+    else if (fn.isObjectMethod() || fn.isClassMethod() || fn.isClassPrivateMethod()) {
+      (methodTwinnable(fn) ? roots.methods : roots.inPlace).push(fn);
+    } else if (fn.parentPath.isExportDefaultDeclaration() || fn.parentPath.isCallExpression() ||
+             fn.parentPath.isVariableDeclarator() || fn.parentPath.isExpressionStatement() ||
+             fn.parentPath.isObjectProperty() || fn.parentPath.isArrayExpression() || fn.parentPath.isReturnStatement() ||
+             fn.parentPath.isAssignmentExpression()) roots.anonymous.push(fn);
     else roots.inPlace.push(fn);
   };
 
@@ -150,11 +155,12 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     const taken = new Set<object>([
       ...roots.anonymous.map((f) => f.node),
       ...roots.inPlace.map((f) => f.node),
+      ...roots.methods.map((f) => f.node),
       ...[...roots.named.keys()].map((b) => functionOfBinding(b)!.node),
     ]);
     program.traverse({
       Function(path) {
-        if (!taken.has(path.node) && !bindingOfFunction(path)) roots.inPlace.push(path);
+        if (!taken.has(path.node) && !bindingOfFunction(path)) markFunction(path);
         path.skip(); // nested functions are compiled with their parent
       },
     });
@@ -165,6 +171,7 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     ...roots.inline.map((f): [Fn, boolean] => [f, true]),
     ...roots.anonymous.map((f): [Fn, boolean] => [f, true]),
     ...roots.inPlace.map((f): [Fn, boolean] => [f, true]),
+    ...roots.methods.map((f): [Fn, boolean] => [f, true]),
     ...[...roots.named].map(([b, strict]): [Fn, boolean] => [functionOfBinding(b)!, strict]),
   ];
   const seen = new Set<object>();
@@ -262,4 +269,126 @@ export function wrapAnonymous(fn: Fn, ctx: Context): Fn {
   const call = t.callExpression(ctx.helper('register'), [original, copy]);
   const [replaced] = fn.replaceWith(call) as NodePath[];
   return (replaced as NodePath<BabelTypes.CallExpression>).get('arguments')[1] as Fn;
+}
+
+// ---------------------------------------------------------------------------
+// Method twins: plain callers of a method keep the untouched method.
+// ---------------------------------------------------------------------------
+
+/** The name of a method's key (`apply`, `'apply'`), or undefined when computed. */
+function methodKey(fn: Fn): string | undefined {
+  const node = fn.node as BabelTypes.ObjectMethod | BabelTypes.ClassMethod;
+  if (node.computed) return undefined;
+  if (node.key.type === 'Identifier') return node.key.name;
+  if (node.key.type === 'StringLiteral') return node.key.value;
+  return undefined;
+}
+
+/** Does this method's body (arrows included) use `super`, `new.target` or read `this`? */
+function uses(fn: Fn): { super: boolean; this: boolean; metaProperty: boolean } {
+  const found = { super: false, this: false, metaProperty: false };
+  fn.traverse({
+    Super() { found.super = true; },
+    ThisExpression() { found.this = true; },
+    MetaProperty() { found.metaProperty = true; },
+    Function(path) { if (!path.isArrowFunctionExpression()) path.skip(); },
+    Class(path) { path.skip(); },
+  });
+  return found;
+}
+
+/**
+ * Can this method get a twin? Plain methods (`kind: 'method'`, class or
+ * object literal, static or not) with a name that is not a built-in method's
+ * (compiled code calls those directly, see BUILTIN_METHODS) and no `super` or
+ * `new.target` (which only mean the same inside the original method).
+ * Getters, setters, constructors, private methods, computed keys and those
+ * are compiled in place: their plain callers run the compiled code.
+ */
+export function methodTwinnable(fn: Fn): boolean {
+  if (!(fn.isClassMethod() || fn.isObjectMethod()) || fn.node.kind !== 'method') return false;
+  const key = methodKey(fn);
+  if (key === undefined || BUILTIN_METHODS.has(key)) return false;
+  if (fn.isObjectMethod() && fn.parentPath.isObjectExpression() &&
+      fn.parentPath.node.properties.some((p) => p.type === 'SpreadElement' || (p !== fn.node && (p.type === 'ObjectProperty' || p.type === 'ObjectMethod') && !p.computed && methodKeyOf(p) === key))) {
+    return false; // a later property of the same name (or a spread) may replace the method
+  }
+  const u = uses(fn);
+  return !u.super && !u.metaProperty;
+}
+
+function methodKeyOf(p: BabelTypes.ObjectProperty | BabelTypes.ObjectMethod): string | undefined {
+  return p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
+}
+
+/**
+ * Gives each method a twin and registers it, so that compiled code (which
+ * calls methods through the registry: `callable(o.m).call(o, ...)`) and
+ * `grad(...)` find the twin while plain calls run the untouched method.
+ *
+ * - Class method `m` (static or not): a static private method `#dt_m` in the
+ *   same class body (so `this.#field`, private methods and the class's own
+ *   name resolve as in the original; called with `.call(obj, ...)`, `this` is
+ *   the object), registered by a static block:
+ *   `static { register(this.prototype.m, this.#dt_m); }`.
+ * - Object-literal method `m`: the literal becomes
+ *   `registerMethods({ ... }, { m: function (x) { ... } })`.
+ *
+ * A twin that reads `this` first checks it has one: `grad(obj.method)` calls
+ * it without (see unboundMethod in runtime/registry.ts).
+ */
+export function createMethodTwins(methods: Fn[], ctx: Context): [Fn, boolean][] {
+  const t = ctx.t;
+  const out: [Fn, boolean][] = [];
+  const byObject = new Map<NodePath<BabelTypes.ObjectExpression>, Fn[]>();
+  for (const fn of methods) {
+    const bad = findUnsupported(fn);
+    if (bad) throw bad.path.buildCodeFrameError(bad.message);
+    if (fn.isObjectMethod()) {
+      const obj = fn.parentPath as NodePath<BabelTypes.ObjectExpression>;
+      byObject.set(obj, [...(byObject.get(obj) ?? []), fn]);
+      continue;
+    }
+    const m = fn.node as BabelTypes.ClassMethod;
+    const key = methodKey(fn)!;
+    const body = fn.parentPath as NodePath<BabelTypes.ClassBody>;
+    const taken = new Set(body.node.body.flatMap((member) =>
+      'key' in member && member.key.type === 'PrivateName' ? [member.key.id.name] : []));
+    let priv = `dt_${key.replace(/[^A-Za-z0-9_$]/g, '_')}`;
+    while (taken.has(priv)) priv += '_';
+    const twin = t.classPrivateMethod('method', t.privateName(t.identifier(priv)),
+      m.params.map((p) => t.cloneNode(p, true)) as BabelTypes.ClassPrivateMethod["params"], t.removeComments(t.cloneNode(m.body, true)), true);
+    guardThis(fn, twin.body, key, ctx);
+    const target = m.static ? t.thisExpression() : t.memberExpression(t.thisExpression(), t.identifier('prototype'));
+    const register = t.staticBlock([t.expressionStatement(t.callExpression(ctx.helper('register'), [
+      t.memberExpression(target, t.stringLiteral(key), true),
+      t.memberExpression(t.thisExpression(), t.privateName(t.identifier(priv))),
+    ]))]);
+    const [twinPath] = fn.insertAfter([twin, register]) as NodePath[];
+    out.push([twinPath as Fn, true]);
+  }
+  for (const [obj, fns] of byObject) {
+    const twins = fns.map((fn) => {
+      const m = fn.node as BabelTypes.ObjectMethod;
+      const body = t.removeComments(t.cloneNode(m.body, true));
+      guardThis(fn, body, methodKey(fn)!, ctx);
+      return t.objectProperty(t.stringLiteral(methodKey(fn)!), t.functionExpression(null, m.params.map((p) => t.cloneNode(p, true)), body));
+    });
+    const [replaced] = obj.replaceWith(t.callExpression(ctx.helper('registerMethods'), [obj.node, t.objectExpression(twins)])) as NodePath[];
+    const props = (replaced as NodePath<BabelTypes.CallExpression>).get('arguments')[1] as NodePath<BabelTypes.ObjectExpression>;
+    for (const p of props.get('properties')) out.push([(p as NodePath<BabelTypes.ObjectProperty>).get('value') as Fn, true]);
+  }
+  return out;
+}
+
+/** `if (this === undefined) unboundMethod('m');` at the top of a twin whose method reads `this`. */
+function guardThis(fn: Fn, body: BabelTypes.BlockStatement, key: string, ctx: Context): void {
+  if (!uses(fn).this) return;
+  const t = ctx.t;
+  const test = t.binaryExpression('===', t.thisExpression(), t.identifier('undefined'));
+  ctx.done.add(test);
+  body.body.unshift(t.ifStatement(
+    test,
+    t.expressionStatement(t.callExpression(ctx.helper('unboundMethod'), [t.stringLiteral(key)])),
+  ));
 }

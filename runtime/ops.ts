@@ -7,7 +7,7 @@ import { Active, Dual, DualtapeError, ReverseTrace, TapeVar, value } from './act
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import * as E from './engine.js';
-import { callable, compiled, methodOf, receiverOf, register } from './registry.js';
+import { callable, compiled, methodOf, receiverOf, register, registerMethods, unboundMethod } from './registry.js';
 
 export {
   add, sub, mul, div, mod, pow, neg, atan2,
@@ -15,7 +15,7 @@ export {
   sinh, cosh, tanh, asinh, acosh, atanh, abs, fround, hypot, max, min,
   floor, ceil, round, trunc, sign,
 } from './engine.js';
-export { value, callable, compiled, methodOf, receiverOf, register };
+export { value, callable, compiled, methodOf, receiverOf, register, registerMethods, unboundMethod };
 
 // Math functions passed around as values (`xs.map(Math.exp)`, `const { sin } = Math`)
 // resolve to their differentiable versions through the registry.

@@ -5,6 +5,8 @@
  * call from compiled code in another module) finds the twin. Inline
  * functions handed to grad are compiled in place and only marked.
  */
+import { DualtapeError } from './active.js';
+
 const twins = new WeakMap<Function, Function>();
 const compiledFns = new WeakSet<Function>();
 
@@ -12,7 +14,33 @@ const compiledFns = new WeakSet<Function>();
 export function register<F extends Function>(original: F, twin: Function): F {
   twins.set(original, twin);
   compiledFns.add(twin);
+  // Stack traces and messages show the user's name (`loss`), not the twin's (`_loss_d`).
+  if (twin.name !== original.name) Object.defineProperty(twin, 'name', { value: original.name, configurable: true });
   return original;
+}
+
+/**
+ * `{ f(x) { ... } }` with methods twinned: registers `obj[k] -> twins[k]` for
+ * each key of `twins`; returns `obj`.
+ */
+export function registerMethods<O extends object>(obj: O, methodTwins: Record<string, Function>): O {
+  for (const key of Object.keys(methodTwins)) {
+    const original = Object.getOwnPropertyDescriptor(obj, key)?.value as unknown;
+    if (typeof original === 'function') register(original, methodTwins[key]!);
+  }
+  return obj;
+}
+
+/**
+ * The twin of a method that reads `this` was called without an object: what
+ * `grad(obj.method)` does, since JavaScript passes the method alone.
+ */
+export function unboundMethod(name: string): never {
+  throw new DualtapeError(
+    `dualtape: the method \`${name}\` was called without its object (\`this\` is undefined): \`grad(obj.${name})\` ` +
+      `hands grad the method alone, as \`[x].map(obj.${name})\` would. Wrap it so that it is called on its object: ` +
+      `\`grad((w) => obj.${name}(w))\`.`,
+  );
 }
 
 /** Marks a function the plugin compiled in place; returns it. */

@@ -141,3 +141,69 @@ describe('other spellings of Math', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------
+// Methods get twins: plain callers run the untouched method
+// ---------------------------------------------------------------------------
+
+describe('methods marked with the directive', () => {
+  const src = `import { grad } from 'dualtape';
+export class Dense {
+  #scale = 2;
+  constructor(public w: number[]) {}
+  apply(x: number[]) {
+    'use differentiable';
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += this.w[i] * Math.tanh(x[i]);
+    return s * this.#scale;
+  }
+  static square(v: number) { 'use differentiable'; return v * v; }
+  get norm() { 'use differentiable'; return Math.hypot(...this.w); }
+}
+export class Scaled extends Dense {
+  apply(x: number[]) { 'use differentiable'; return 10 * super.apply(x); }
+}
+export const obj = {
+  k: 3,
+  cube(v: number) { 'use differentiable'; return this.k * v ** 3; },
+};
+const layer = new Dense([1, 2]);
+const scaled = new Scaled([1, 1]);
+export const g = (mode: any) => grad((x: number[]) => layer.apply(x) + Dense.square(x[0]) + obj.cube(x[1]) + scaled.apply(x), { mode });
+export const unbound = () => grad(layer.apply)([1, 2]);
+export const direct = (mode: any) => grad(Dense.square, { mode })(3);
+export const viaObject = (mode: any) => grad((v: number) => obj.cube(v), { mode })(2);
+export const normGrad = (mode: any) => grad((w: number[]) => new Dense(w).norm, { mode })([3, 4]);
+export { layer };
+`;
+  const sech2 = (v: number) => 1 - Math.tanh(v) ** 2;
+
+  it('class, static and object-literal methods: right derivatives in both modes; the plain method is untouched', () => {
+    for (const fastPath of BOTH_PATHS) {
+      const m = run(src, { fastPath });
+      const [a, b] = [0.5, 0.7];
+      // layer: 2 (tanh a + 2 tanh b); square: a²; cube: 3 b³; scaled: 20 (tanh a + tanh b).
+      const expected = [2 * sech2(a) + 2 * a + 20 * sech2(a), 4 * sech2(b) + 9 * b * b + 20 * sech2(b)];
+      for (const mode of MODES) {
+        const got = m.g(mode)([a, b]) as number[];
+        expect(got[0]).toBeCloseTo(expected[0]!, 12);
+        expect(got[1]).toBeCloseTo(expected[1]!, 12);
+        expect(m.direct(mode)).toBe(6);
+        expect(m.viaObject(mode)).toBe(36);
+        const n = m.normGrad(mode) as number[];
+        expect(n[0]).toBeCloseTo(0.6, 14);
+        expect(n[1]).toBeCloseTo(0.8, 14);
+      }
+      expect(m.layer.apply([a, b])).toBeCloseTo(2 * (Math.tanh(a) + 2 * Math.tanh(b)), 14);
+      // Plain callers run the method as written: no runtime call in it.
+      expect(String(m.Dense.prototype.apply)).not.toMatch(/_dt_/);
+      expect(String(m.Dense.square)).not.toMatch(/_dt_/);
+      expect(String(m.obj.cube)).not.toMatch(/_dt_/);
+    }
+  });
+
+  it('grad(obj.method) of a method that reads this says to wrap it', () => {
+    const m = run(src);
+    expect(() => m.unbound()).toThrow(/called without its object.*grad\(\(w\) => obj\.apply\(w\)\)/s);
+  });
+});
