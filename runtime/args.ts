@@ -2,7 +2,7 @@
  * Arguments in and results out: checking what users pass, wrapping numeric
  * leaves in derivative-carrying values, and giving results their shape.
  */
-import { Active, escapedError, value } from './active.js';
+import { Active, DualtapeError, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
@@ -228,7 +228,43 @@ export function compiledOrThrow(f: unknown, api: string): Function {
         `top of its file or function body.`,
     );
   }
-  return fc;
+  return stackGuarded(fc, api);
+}
+
+const guarded = new WeakMap<Function, Function>();
+
+/**
+ * `fc` with a stack overflow inside it turned into a DualtapeError that says
+ * what to do. Compiled code needs more stack per call than the original (about
+ * twice as much: more temporaries per frame, see bench/stack-depth.ts), so a
+ * recursion that fits when called plainly can overflow under grad. The
+ * innermost entry point converts the RangeError; outer ones pass it on.
+ */
+function stackGuarded(fc: Function, api: string): Function {
+  let g = guarded.get(fc);
+  if (g === undefined) {
+    g = function (this: unknown, ...args: unknown[]) {
+      try {
+        return fc.apply(this, args);
+      } catch (e) {
+        if (e instanceof RangeError && /call stack/i.test(e.message)) throw stackOverflow(api, fc, e);
+        throw e;
+      }
+    };
+    guarded.set(fc, g);
+  }
+  return g;
+}
+
+function stackOverflow(api: string, fc: Function, cause: RangeError): DualtapeError {
+  const name = fc.name ? `\`${fc.name}\`` : 'the function';
+  return new DualtapeError(
+    `dualtape: the call stack overflowed while ${api} ran ${name}. Differentiated code uses about twice the stack ` +
+      `per call of the original, so a recursion that runs plainly may be too deep under ${api}. Fix: write the ` +
+      `recursion as a loop (or recurse on halves instead of one element at a time), or give Node a larger stack ` +
+      `(node --stack-size=N, in KiB; the default is about 984).`,
+    { cause },
+  );
 }
 
 /**

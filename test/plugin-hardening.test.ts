@@ -207,3 +207,28 @@ export { layer };
     expect(() => m.unbound()).toThrow(/called without its object.*grad\(\(w\) => obj\.apply\(w\)\)/s);
   });
 });
+
+describe('deep recursion', () => {
+  function depth(x: number, n: number): number {
+    if (n === 0) return x;
+    return 0.5 * x + Math.sin(x) * depth(x, n - 1);
+  }
+
+  it('a stack overflow under grad is a DualtapeError that says what to do; the next call works', () => {
+    for (const mode of MODES) {
+      const g = grad(depth, { argnums: 0, mode });
+      let caught: unknown;
+      try {
+        g(0.3, 1e6);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(Error);
+      expect((caught as Error).name).toBe('DualtapeError');
+      expect((caught as Error).message).toMatch(/call stack overflowed while grad ran `depth`.*as a loop.*--stack-size/s);
+      expect((caught as Error).cause).toBeInstanceOf(RangeError);
+      // d/dx [0.5 x + sin x · x] at n = 1.
+      expect(g(0.3, 1)).toBeCloseTo(0.5 + Math.cos(0.3) * 0.3 + Math.sin(0.3), 14);
+    }
+  });
+});
