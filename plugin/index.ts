@@ -11,7 +11,7 @@ import { Context } from './context.js';
 import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
-import { collectRoots, createMethodTwins, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
+import { collectRoots, createMethodTwins, createTwins, fileHasDirective, misplacedDirectives, wrapAnonymous } from './targets.js';
 
 export interface DualtapeBabelOptions {
   /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
@@ -47,7 +47,10 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
         }
       }
     }
-    const fileDirective = fileHasDirective(program.node);
+    // `'use differentiable'` after an import is no directive: warn (and take it as meant, see targets.ts).
+    const code = (program.hub as { file?: { code?: string } } | undefined)?.file?.code;
+    const mentioned = code === undefined || code.includes('use differentiable');
+    const fileDirective = (mentioned && misplacedDirectives(program, (m) => console.warn(m))) || fileHasDirective(program.node);
     if (entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
 
     const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers, options.fastPath !== false);

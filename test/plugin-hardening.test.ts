@@ -3,9 +3,9 @@
  * both modes (and nested where it applies) against a hand-derived value, with
  * the fast path on (vitest's pipeline) and off (test/helpers/compile.ts).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { grad, valueAndGrad } from 'dualtape';
-import { run } from './helpers/compile.js';
+import { run, transform } from './helpers/compile.js';
 
 const MODES = ['reverse', 'forward'] as const;
 const BOTH_PATHS = [true, false] as const;
@@ -229,6 +229,46 @@ describe('deep recursion', () => {
       expect((caught as Error).cause).toBeInstanceOf(RangeError);
       // d/dx [0.5 x + sin x · x] at n = 1.
       expect(g(0.3, 1)).toBeCloseTo(0.5 + Math.cos(0.3) * 0.3 + Math.sin(0.3), 14);
+    }
+  });
+});
+
+describe("a 'use differentiable' that is not a directive", () => {
+  it('after an import: a warning with a code frame, and it is taken as the file directive', () => {
+    const warnings: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((m: unknown) => void warnings.push(String(m)));
+    try {
+      const helpers = `import { something } from './other';
+'use differentiable';
+export function cube(x: number) { return x ** 3; }
+`;
+      const m = run(`import { grad } from 'dualtape';
+        import { cube } from './helpers';
+        export const g = (mode: any) => grad(cube, { mode });`, {}, { helpers, other: 'export const something = 1;' });
+      for (const mode of MODES) expect(m.g(mode)(2)).toBe(12);
+      expect(warnings.join('\n')).toMatch(/after an import is not a directive[\s\S]*> 2 \| 'use differentiable';/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('after another statement of a file or function body: a warning that it does nothing', () => {
+    const warnings: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((m: unknown) => void warnings.push(String(m)));
+    try {
+      transform(`const k = 2;
+'use differentiable';
+export function f(x: number) {
+  const y = x * k;
+  'use differentiable';
+  return y;
+}
+`);
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatch(/other statements come before it[\s\S]*> 2 \|/);
+      expect(warnings[1]).toMatch(/function body[\s\S]*> 5 \|/);
+    } finally {
+      spy.mockRestore();
     }
   });
 });
