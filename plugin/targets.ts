@@ -134,6 +134,8 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     },
   });
 
+  for (const fn of inlineThroughHelpers(program, ctx)) if (!roots.inline.some((f) => f.node === fn.node)) roots.inline.push(fn);
+
   if (fileDirective) {
     for (const stmt of program.get('body')) {
       const decl = stmt.isExportNamedDeclaration() || stmt.isExportDefaultDeclaration() ? stmt.get('declaration') : stmt;
@@ -443,4 +445,73 @@ export function misplacedDirectives(program: NodePath<BabelTypes.Program>, warn:
     },
   });
   return fileDirective;
+}
+
+// ---------------------------------------------------------------------------
+// Inline functions that reach an entry point through a same-module helper
+// ---------------------------------------------------------------------------
+
+/**
+ * `derivativeAt((x) => x ** 3, 2)` where `function derivativeAt(f, x) {
+ * return grad(f)(x); }` is in the same module: the helper's parameter `f`
+ * reaches an entry point, so an inline function passed in its place is
+ * compiled (in place, as if handed to grad directly). Found as a fixpoint:
+ * a parameter forwards when it is the first argument of an entry point or is
+ * passed in a forwarding position of another same-module helper. Helpers in
+ * other modules cannot be seen at build time: their callers mark the inline
+ * function with 'use differentiable' (the runtime error says so).
+ */
+function inlineThroughHelpers(program: NodePath<BabelTypes.Program>, ctx: Context): Fn[] {
+  const calls: NodePath<BabelTypes.CallExpression>[] = [];
+  program.traverse({ CallExpression(p) { calls.push(p); } });
+  const forwards = new Map<object, Set<number>>(); // function node -> parameter positions
+  const helperOf = (callee: NodePath): Fn | undefined => {
+    if (!callee.isIdentifier()) return undefined;
+    const b = callee.scope.getBinding(callee.node.name);
+    return b ? functionOfBinding(b) : undefined;
+  };
+  /** The function and position of `arg` when it names a parameter (`f` in `function h(f) {...}`). */
+  const paramOf = (arg: NodePath | undefined): [Fn, number] | undefined => {
+    if (!arg) return undefined;
+    const a = unwrapPath(arg);
+    if (!a.isIdentifier()) return undefined;
+    const b = a.scope.getBinding(a.node.name);
+    if (!b || b.kind !== 'param' || !b.path.parentPath?.isFunction() || b.path.listKey !== 'params') return undefined;
+    if (!b.constant) return undefined;
+    return [b.path.parentPath as Fn, b.path.key as number];
+  };
+  const add = (fn: Fn, i: number): boolean => {
+    const set = forwards.get(fn.node) ?? new Set<number>();
+    forwards.set(fn.node, set);
+    if (set.has(i)) return false;
+    set.add(i);
+    return true;
+  };
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const call of calls) {
+      const callee = call.get('callee');
+      const args = call.get('arguments');
+      const entry = ctx.entryName(callee);
+      const positions = entry !== undefined && entry !== CUSTOM_DERIVATIVE ? new Set([0])
+        : forwards.get(helperOf(callee)?.node ?? {}) ?? new Set<number>();
+      for (const i of positions) {
+        const p = paramOf(args[i]);
+        if (p && add(p[0], p[1])) changed = true;
+      }
+    }
+  }
+  const out: Fn[] = [];
+  for (const call of calls) {
+    const helper = helperOf(call.get('callee'));
+    const positions = helper && forwards.get(helper.node);
+    if (!positions) continue;
+    const args = call.get('arguments');
+    for (const i of positions) {
+      const a = args[i] && unwrapPath(args[i]!);
+      if (a && (a.isArrowFunctionExpression() || a.isFunctionExpression()) && !hasDirective(a.node)) out.push(a as Fn);
+    }
+  }
+  return out;
 }

@@ -219,16 +219,48 @@ export function compiledOrThrow(f: unknown, api: string): Function {
     throw new TypeError(`dualtape: ${api} expects a function, got ${describe(f)}.`);
   }
   const fc = compiledVersion(f);
-  if (fc === undefined) {
-    throw new TypeError(
-      `dualtape: ${api} was given ${describeFn(f)}, which the dualtape Babel plugin did not compile, ` +
-        `so its derivatives cannot be taken. Add 'dualtape/babel' to your Babel plugins (or run the ` +
-        `file with node --import dualtape/register), and either pass the function to ${api} in a ` +
-        `module that imports ${api} from 'dualtape', or put the directive 'use differentiable' at the ` +
-        `top of its file or function body.`,
+  if (fc === undefined) throw notCompiled(f, api);
+  return stackGuarded(fc, api);
+}
+
+/**
+ * Why `f` was not compiled, with advice that fits: the plugin removes every
+ * directive it acts on, so a function whose source still holds one was never
+ * seen by the plugin; an anonymous function came through a path the plugin
+ * does not follow; a named one was never handed to an entry point where the
+ * plugin could see it.
+ */
+function notCompiled(f: Function, api: string): TypeError {
+  const setup = `Add 'dualtape/babel' to your Babel plugins (or run the file with node --import dualtape/register)`;
+  let source = '';
+  try {
+    source = Function.prototype.toString.call(f);
+  } catch {
+    // a revoked proxy or similar: no source to look at
+  }
+  if (/['"]use differentiable['"]/.test(source)) {
+    return new TypeError(
+      `dualtape: ${api} was given ${describeFn(f)}, whose source has the 'use differentiable' directive, but the ` +
+        `dualtape Babel plugin did not run on its file (the plugin removes the directives it compiles). ${setup}, ` +
+        `and check that your bundler's include/exclude options let it see that file.`,
     );
   }
-  return stackGuarded(fc, api);
+  if (!f.name) {
+    return new TypeError(
+      `dualtape: ${api} was given an anonymous function that the dualtape Babel plugin did not compile. The plugin ` +
+        `compiles an inline function handed to ${api} directly, or to a helper of the same module that hands its ` +
+        `parameter to ${api}; not one that comes through a helper in another module, or from a variable, array or ` +
+        `object. Fix: make 'use differentiable' the first statement of its body ` +
+        `(\`(x) => { 'use differentiable'; return ... }\`), or declare it by name in a module that imports ${api} from ` +
+        `'dualtape'. ${setup} if you have not.`,
+    );
+  }
+  return new TypeError(
+    `dualtape: ${api} was given ${describeFn(f)}, which the dualtape Babel plugin did not compile, ` +
+      `so its derivatives cannot be taken. ${setup}, and either pass the function to ${api} in a ` +
+      `module that imports ${api} from 'dualtape', or put the directive 'use differentiable' at the ` +
+      `top of its file or function body.`,
+  );
 }
 
 const guarded = new WeakMap<Function, Function>();

@@ -272,3 +272,42 @@ export function f(x: number) {
     }
   });
 });
+
+describe('an inline function that reaches grad through a same-module helper', () => {
+  it('derivativeAt((x) => x ** 3, 2), directly and through a second helper, in both modes', () => {
+    for (const fastPath of BOTH_PATHS) {
+      const m = run(`import { grad } from 'dualtape';
+        function derivativeAt(f: (x: number) => number, x: number, mode: any) { return grad(f, { mode })(x); }
+        const slope = (g: (x: number) => number, x: number, mode: any) => derivativeAt(g, x, mode);
+        export const a = (mode: any) => derivativeAt((x) => x ** 3, 2, mode);
+        export const b = (mode: any) => slope(function (x) { return Math.sin(x) * x; }, 0.5, mode);`, { fastPath });
+      for (const mode of MODES) {
+        expect(m.a(mode)).toBe(12);
+        expect(m.b(mode)).toBeCloseTo(Math.cos(0.5) * 0.5 + Math.sin(0.5), 14);
+      }
+    }
+  });
+});
+
+describe('messages for a function the plugin did not compile', () => {
+  it('never ask for a directive that is there: the plugin did not run on its file', () => {
+    // Built at run time, so no plugin ever saw it: its source keeps the directive.
+    const f = new Function('x', "'use differentiable'; return x * x;") as (x: number) => number;
+    expect(() => grad(f)(1)).toThrow(/whose source has the 'use differentiable' directive, but the dualtape Babel plugin did not run/);
+  });
+
+  it('an anonymous function through a helper of another module: says which paths are followed and how to mark it', () => {
+    const m = run(`import { derivativeAt } from './helpers';
+      export const a = () => derivativeAt((x: number) => x ** 3, 2);`, {}, {
+      helpers: `import { grad } from 'dualtape';
+        export function derivativeAt(f: (x: number) => number, x: number) { return grad(f)(x); }`,
+    });
+    expect(() => m.a()).toThrow(/anonymous function.*helper in another module.*first statement of its body/s);
+    const marked = run(`import { derivativeAt } from './helpers';
+      export const a = () => derivativeAt((x: number) => { 'use differentiable'; return x ** 3; }, 2);`, {}, {
+      helpers: `import { grad } from 'dualtape';
+        export function derivativeAt(f: (x: number) => number, x: number) { return grad(f)(x); }`,
+    });
+    expect(marked.a()).toBe(12);
+  });
+});
