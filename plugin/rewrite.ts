@@ -391,7 +391,7 @@ const visitor: Visitor<State> = {
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
       const twin = s.ctx.twinOf(binding);
       if (twin) {
-        callee.replaceWith(twin);
+        callee.replaceWith(named(twin, callee.node, name));
         return;
       }
       if (s.ctx.isLocalFunction(binding)) return; // compiled as part of this function, or left alone on purpose
@@ -516,6 +516,16 @@ function callableArgument(arg: NodePath, s: State): void {
   arg.replaceWith(wrapped);
 }
 
+/**
+ * `id` placed where `from` was, under the name `name`: the source map then
+ * names the callee as the user wrote it (`forward`, not the `.call` or the
+ * twin we call), which is the name Node's source-mapped stack traces print.
+ */
+function named(id: BabelTypes.Identifier, from: BabelTypes.Node, name: string | undefined): BabelTypes.Identifier {
+  if (from.loc && name !== undefined) id.loc = { ...from.loc, identifierName: name };
+  return id;
+}
+
 /** Holds an object expression in a temporary unless it can be read twice as it is. */
 function holdObject(path: NodePath, obj: Expr, ctx: Context): { pre: Expr[]; obj: Expr } {
   if (isSimple(ctx.t, obj)) return { pre: [], obj };
@@ -555,13 +565,13 @@ function resolveMethodCall(path: NodePath<BabelTypes.CallExpression>, s: State):
   if (name === 'call' || name === 'apply' || name === 'bind') {
     const key = t.stringLiteral(name);
     call = t.callExpression(
-      t.memberExpression(t.callExpression(helper('methodOf'), [t.cloneNode(obj), key]), t.identifier('call')),
+      t.memberExpression(t.callExpression(helper('methodOf'), [t.cloneNode(obj), key]), named(t.identifier('call'), callee.property, name)),
       [t.callExpression(helper('receiverOf'), [t.cloneNode(obj), t.cloneNode(key)]), ...(path.node.arguments as Expr[])],
     );
   } else {
     const read = t.memberExpression(t.cloneNode(obj), callee.property as Expr, callee.computed);
     call = t.callExpression(
-      t.memberExpression(t.callExpression(helper('callable'), [read]), t.identifier('call')),
+      t.memberExpression(t.callExpression(helper('callable'), [read]), named(t.identifier('call'), callee.property, name)),
       [t.cloneNode(obj), ...(path.node.arguments as Expr[])],
     );
   }
