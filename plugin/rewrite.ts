@@ -367,6 +367,7 @@ const visitor: Visitor<State> = {
   CallExpression(path, s) {
     if (s.ctx.done.has(path.node)) return;
     const { t, helper } = s.ctx;
+    stripCalleeWrappers(path, t);
     const callee = path.get('callee');
     const args = path.get('arguments');
     const valueArg = (i: number) => {
@@ -452,6 +453,7 @@ const visitor: Visitor<State> = {
     // `helper?.(x)`, `o.m?.(x)`: the callee's differentiable version, `this` kept.
     if (s.ctx.done.has(path.node)) return;
     const { t, helper } = s.ctx;
+    stripCalleeWrappers(path, t);
     const callee = path.get('callee');
     if (callee.isIdentifier()) {
       if (s.ctx.isHelper(callee.node.name) || !path.scope.getBinding(callee.node.name)) return;
@@ -524,6 +526,17 @@ function callableArgument(arg: NodePath, s: State): void {
 function named(id: BabelTypes.Identifier, from: BabelTypes.Node, name: string | undefined): BabelTypes.Identifier {
   if (from.loc && name !== undefined) id.loc = { ...from.loc, identifierName: name };
   return id;
+}
+
+/**
+ * `h!(x)`, `(h as F)(x)`, `[h][0]!(x)`, `(o.m)(x)`: the wrappers do nothing at
+ * run time (and keep `this` for a member), so the callee is resolved as if
+ * they were not there; the TypeScript preset would remove them anyway.
+ */
+function stripCalleeWrappers(path: NodePath<BabelTypes.CallExpression | BabelTypes.OptionalCallExpression>, t: T): void {
+  const callee = path.node.callee;
+  const inner = unwrapNode(callee, t);
+  if (inner !== callee) path.node.callee = inner as Expr;
 }
 
 /** Holds an object expression in a temporary unless it can be read twice as it is. */

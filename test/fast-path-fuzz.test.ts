@@ -9,11 +9,13 @@
  * gradients in both modes must agree (see `agree`). The second derivative (grad of grad) is compared
  * the same way: it runs the generic path inside and the fast path outside.
  *
- * PROPERTY_RUNS and PROPERTY_SEED override the run count and seed (CI: fixed).
+ * PROPERTY_RUNS and PROPERTY_SEED override the run count and seeds (CI: three
+ * fixed seeds, see test/helpers/seeds.ts).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { run } from './helpers/compile.js';
+import { assertEachSeed, seededParams } from './helpers/seeds.js';
 
 const CONSTANTS = ['0', '-0', '2', '0.5', '-3', '1 / 0', '-(1 / 0)', 'Infinity', 'NaN', '1e300', '1e-300', '5e-324', '(-0)'];
 const UNARY = ['Math.sin', 'Math.cos', 'Math.exp', 'Math.log', 'Math.sqrt', 'Math.tanh', 'Math.atan', 'Math.abs', 'Math.cbrt',
@@ -77,11 +79,10 @@ function agreesWithAMode(fast: number, genericReverse: number, genericForward: n
 }
 
 const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
-const SEED = process.env.PROPERTY_SEED ?? (process.env.CI ? '20261203' : undefined);
 
 describe('fast path vs generic path', () => {
-  it('agree on values and first and second derivatives at special points', { timeout: 300_000 }, () => {
-    fc.assert(
+  it('agree on values and first and second derivatives at special points', { timeout: 300_000 }, async () => {
+    await assertEachSeed(
       fc.property(expr, fc.array(pointArb, { minLength: 4, maxLength: 8 }), (e, pts) => {
         const fast = run(source(e), { fastPath: true });
         const slow = run(source(e), { fastPath: false });
@@ -106,7 +107,7 @@ describe('fast path vs generic path', () => {
           }
         }
       }),
-      { numRuns: NUM_RUNS, ...(SEED !== undefined ? { seed: Number(SEED) } : {}) },
+      seededParams(NUM_RUNS, 0),
     );
   });
 });

@@ -75,7 +75,17 @@ export type Expr =
   | { k: 'dgrad'; h: number; a: Expr; b: Expr; d: number; fwd: boolean }
   | { k: 'fold'; arr: number[]; body: Expr; init: number }
   | { k: 'mapred'; arr: number[]; body: Expr; op: '+' | '*' }
-  | { k: 'maph'; arr: number[]; h: number };
+  | { k: 'maph'; arr: number[]; h: number }
+  | { k: 'hval'; h: number; a: Expr; b: Expr; d: number; how: HelperValueCall };
+
+/**
+ * A helper called through a function value: `h.call(null, …)`, `h.apply(null,
+ * […])`, `h.bind(null)(…)`, `[h][0](…)`, `({ f: h }).f(…)`, `h?.(…)`, or
+ * looked up in a Map keyed by the function (`new Map([[h, 2]]).get(h) * …`,
+ * which must see the function itself, not its compiled twin).
+ */
+export type HelperValueCall = 'call' | 'apply' | 'bind' | 'array' | 'object' | 'optional' | 'mapKey';
+const HELPER_VALUE_CALLS: HelperValueCall[] = ['call', 'apply', 'bind', 'array', 'object', 'optional', 'mapKey'];
 
 export interface Cmp {
   op: '<' | '<=' | '>' | '>=';
@@ -176,6 +186,7 @@ export function programArb(opts: ProgramArbOptions = {}): fc.Arbitrary<ProgramAs
       [fc.record({ k: c('fold'), arr: arrRefs, body: e, init: fc.constantFrom(0, 1, 0.5) }), 1],
       [fc.record({ k: c('mapred'), arr: arrRefs, body: e, op: fc.constantFrom('+' as const, '*' as const) }), 1],
       [fc.record({ k: c('maph'), arr: arrRefs, h: idx }), 1],
+      [fc.record({ k: c('hval'), h: idx, a: e, b: e, d: depth, how: fc.constantFrom(...HELPER_VALUE_CALLS) }), 1],
     ];
     if (nested) smooth.push([fc.record({ k: c('dgrad'), h: idx, a: e, b: e, d: depth, fwd: fc.boolean() }), 1]);
     const kinky: [fc.Arbitrary<Expr>, number][] = allowKinks
@@ -431,6 +442,20 @@ function renderNode(e: Expr, c: Ctx): string {
       const h = pick(c.helpers, e.h);
       if (!h) return `(${r(e.a)})`;
       return `${h.name}(${callArgs(h, r(e.a), () => r(e.b), e.d)})`;
+    }
+    case 'hval': {
+      const h = pick(c.helpers, e.h);
+      if (!h) return `(${r(e.a)})`;
+      const args = callArgs(h, r(e.a), () => r(e.b), e.d);
+      switch (e.how) {
+        case 'call': return `${h.name}.call(null, ${args})`;
+        case 'apply': return `${h.name}.apply(null, [${args}])`;
+        case 'bind': return `${h.name}.bind(null)(${args})`;
+        case 'array': return `[${h.name}][0]!(${args})`;
+        case 'object': return `({ fn: ${h.name} }).fn(${args})`;
+        case 'optional': return `${h.name}?.(${args})`;
+        case 'mapKey': return `(new Map<unknown, number>([[${h.name}, 2]]).get(${h.name}) ?? 0) * ${h.name}(${args})`;
+      }
     }
     case 'dgrad': {
       // A nested derivative: d/du of a helper, taken inside the differentiated code.
