@@ -31,6 +31,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { programArb, renderModule } from './helpers/programs.js';
+import { EXT_FILE, EXT_MODULE } from './helpers/programs.js';
 import type { ProgramAst } from './helpers/programs.js';
 
 // ---------------------------------------------------------------------------
@@ -39,6 +40,8 @@ import type { ProgramAst } from './helpers/programs.js';
 
 const genDir = fileURLToPath(new URL(`./.gen/property-transforms-${process.pid}/`, import.meta.url));
 mkdirSync(genDir, { recursive: true });
+// The imported 'use differentiable' helpers generated programs use (test/helpers/programs.ts).
+writeFileSync(`${genDir}${EXT_FILE}`, EXT_MODULE);
 afterAll(() => rmSync(genDir, { recursive: true, force: true }));
 
 type Matrix = number[][];

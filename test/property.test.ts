@@ -45,6 +45,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { argnumsOf, argsAt, flatGrad, programArb, renderModule } from './helpers/programs.js';
+import { EXT_FILE, EXT_MODULE } from './helpers/programs.js';
 import type { RenderedProgram } from './helpers/programs.js';
 
 // ---------------------------------------------------------------------------
@@ -53,6 +54,8 @@ import type { RenderedProgram } from './helpers/programs.js';
 
 const genDir = fileURLToPath(new URL(`./.gen/property-${process.pid}/`, import.meta.url));
 mkdirSync(genDir, { recursive: true });
+// The imported 'use differentiable' helpers generated programs use (test/helpers/programs.ts).
+writeFileSync(`${genDir}${EXT_FILE}`, EXT_MODULE);
 afterAll(() => rmSync(genDir, { recursive: true, force: true }));
 
 type AnyFn = (...args: unknown[]) => unknown;
