@@ -449,6 +449,24 @@ const visitor: Visitor<State> = {
     path.replaceWith(s.ctx.helper(property.name));
   },
 
+  NewExpression(path, s) {
+    // `new Point(x)` with a same-module constructor function: its twin (whose `prototype` is the
+    // original's, see register), so `instanceof Point` holds; an import or variable: `callable(C)`.
+    if (s.ctx.done.has(path.node)) return;
+    const { t, helper } = s.ctx;
+    stripCalleeWrappers(path, t);
+    const callee = path.get('callee');
+    if (!callee.isIdentifier() || s.ctx.isHelper(callee.node.name)) return;
+    const binding = path.scope.getBinding(callee.node.name);
+    if (!binding || binding.path.isClassDeclaration() || binding.path.isClassExpression()) return;
+    s.ctx.done.add(path.node);
+    const twin = s.ctx.twinOf(binding);
+    if (twin) return void callee.replaceWith(named(twin, callee.node, callee.node.name));
+    if (s.ctx.isLocalFunction(binding)) return;
+    if (binding.path.isVariableDeclarator() && t.isClassExpression(binding.path.node.init)) return;
+    callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
+  },
+
   OptionalCallExpression(path, s) {
     // `helper?.(x)`, `o.m?.(x)`: the callee's differentiable version, `this` kept.
     if (s.ctx.done.has(path.node)) return;
@@ -529,11 +547,11 @@ function named(id: BabelTypes.Identifier, from: BabelTypes.Node, name: string | 
 }
 
 /**
- * `h!(x)`, `(h as F)(x)`, `[h][0]!(x)`, `(o.m)(x)`: the wrappers do nothing at
+ * `h!(x)`, `(h as F)(x)`, `[h][0]!(x)`, `(o.m)(x)`, `new (C as any)(x)`: the wrappers do nothing at
  * run time (and keep `this` for a member), so the callee is resolved as if
  * they were not there; the TypeScript preset would remove them anyway.
  */
-function stripCalleeWrappers(path: NodePath<BabelTypes.CallExpression | BabelTypes.OptionalCallExpression>, t: T): void {
+function stripCalleeWrappers(path: NodePath<BabelTypes.CallExpression | BabelTypes.OptionalCallExpression | BabelTypes.NewExpression>, t: T): void {
   const callee = path.node.callee;
   const inner = unwrapNode(callee, t);
   if (inner !== callee) path.node.callee = inner as Expr;

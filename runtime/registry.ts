@@ -16,6 +16,11 @@ export function register<F extends Function>(original: F, twin: Function): F {
   compiledFns.add(twin);
   // Stack traces and messages show the user's name (`loss`), not the twin's (`_loss_d`).
   if (twin.name !== original.name) Object.defineProperty(twin, 'name', { value: original.name, configurable: true });
+  // `new twin(...)` (compiled code constructing with an old-style constructor function) makes objects
+  // of the original's class: `instanceof original` holds and its prototype methods are found.
+  const proto = Object.getOwnPropertyDescriptor(original, 'prototype');
+  if (proto?.writable === false || proto === undefined) return original;
+  if (Object.getOwnPropertyDescriptor(twin, 'prototype')?.writable) (twin as { prototype: unknown }).prototype = original.prototype;
   return original;
 }
 

@@ -311,3 +311,19 @@ describe('messages for a function the plugin did not compile', () => {
     expect(marked.a()).toBe(12);
   });
 });
+
+describe('constructor functions in compiled code', () => {
+  it('new Point(x) runs the twin and makes a Point (instanceof, prototype methods)', () => {
+    for (const fastPath of BOTH_PATHS) {
+      const m = run(`import { grad } from 'dualtape';
+        function Point(this: any, x: number, y: number) { this.x = x * 2; this.y = Math.sin(y); }
+        Point.prototype.norm2 = function (this: any) { return this.x * this.x + this.y * this.y; };
+        export const f = (a: number) => {
+          const p = new (Point as any)(a, a);
+          return (p instanceof Point ? 1 : 100) * (p.x + p.y);
+        };
+        export const g = (mode: any) => grad(f, { mode });`, { fastPath });
+      for (const mode of MODES) expect(m.g(mode)(0.4)).toBeCloseTo(2 + Math.cos(0.4), 14);
+    }
+  });
+});
