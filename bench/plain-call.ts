@@ -82,8 +82,8 @@ const md = [
   '',
   'Methods get a twin like named functions (a static private method registered for a class method, a registered',
   'function for an object-literal method), so their plain callers run the method as written. Getters, setters,',
-  'constructors, private methods and methods that use `super` are still compiled in place: the last row shows',
-  'what a plain call of such a function costs.',
+  'constructors, private methods and object-literal methods that use `super` are still compiled in place: the',
+  'last row shows what a plain call of such a function costs.',
   '',
 ].join('\n');
 writeFileSync(`${out}.md`, md);

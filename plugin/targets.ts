@@ -302,10 +302,10 @@ function uses(fn: Fn): { super: boolean; this: boolean; metaProperty: boolean } 
 /**
  * Can this method get a twin? Plain methods (`kind: 'method'`, class or
  * object literal, static or not) with a name that is not a built-in method's
- * (compiled code calls those directly, see BUILTIN_METHODS) and no `super` or
- * `new.target` (which only mean the same inside the original method).
- * Getters, setters, constructors, private methods, computed keys and those
- * are compiled in place: their plain callers run the compiled code.
+ * (compiled code calls those directly, see BUILTIN_METHODS).
+ * Getters, setters, constructors, private methods, computed keys, `new.target`
+ * and object-literal methods that use `super` are compiled in place: their
+ * plain callers run the compiled code.
  */
 export function methodTwinnable(fn: Fn): boolean {
   if (!(fn.isClassMethod() || fn.isObjectMethod()) || fn.node.kind !== 'method') return false;
@@ -316,7 +316,9 @@ export function methodTwinnable(fn: Fn): boolean {
     return false; // a later property of the same name (or a spread) may replace the method
   }
   const u = uses(fn);
-  return !u.super && !u.metaProperty;
+  // `super` only means the same in a method of the same class (see createMethodTwins); not in an
+  // object literal's twin.
+  return !u.metaProperty && !(u.super && fn.isObjectMethod());
 }
 
 function methodKeyOf(p: BabelTypes.ObjectProperty | BabelTypes.ObjectMethod): string | undefined {
@@ -332,7 +334,9 @@ function methodKeyOf(p: BabelTypes.ObjectProperty | BabelTypes.ObjectMethod): st
  *   same class body (so `this.#field`, private methods and the class's own
  *   name resolve as in the original; called with `.call(obj, ...)`, `this` is
  *   the object), registered by a static block:
- *   `static { register(this.prototype.m, this.#dt_m); }`.
+ *   `static { register(this.prototype.m, this.#dt_m); }`. A method that uses
+ *   `super` gets a symbol-keyed method of its own kind instead, so that
+ *   `super` resolves from the same home object.
  * - Object-literal method `m`: the literal becomes
  *   `registerMethods({ ... }, { m: function (x) { ... } })`.
  *
@@ -358,13 +362,29 @@ export function createMethodTwins(methods: Fn[], ctx: Context): [Fn, boolean][] 
       'key' in member && member.key.type === 'PrivateName' ? [member.key.id.name] : []));
     let priv = `dt_${key.replace(/[^A-Za-z0-9_$]/g, '_')}`;
     while (taken.has(priv)) priv += '_';
-    const twin = t.classPrivateMethod('method', t.privateName(t.identifier(priv)),
-      m.params.map((p) => t.cloneNode(p, true)) as BabelTypes.ClassPrivateMethod["params"], t.removeComments(t.cloneNode(m.body, true)), true);
-    guardThis(fn, twin.body, key, ctx);
+    const params = m.params.map((p) => t.cloneNode(p, true));
     const target = m.static ? t.thisExpression() : t.memberExpression(t.thisExpression(), t.identifier('prototype'));
+    let twin: BabelTypes.ClassPrivateMethod | BabelTypes.ClassMethod;
+    let twinRef: BabelTypes.Expression;
+    if (uses(fn).super) {
+      // `super.x` resolves through the method's home object: the twin must be a method of the same
+      // kind (instance or static) in the same class. A symbol key keeps it out of for-in, Object.keys
+      // and getOwnPropertyNames: `[_dt$sym](x) { ... }`, `const _dt$sym = Symbol('apply')` before the class.
+      const sym = fn.scope.generateUidIdentifier(`${priv}_key`);
+      statementOf(fn).insertBefore(t.variableDeclaration('const', [t.variableDeclarator(sym,
+        t.callExpression(t.identifier('Symbol'), [t.stringLiteral(key)]))]));
+      twin = t.classMethod('method', t.cloneNode(sym), params as BabelTypes.ClassMethod['params'],
+        t.removeComments(t.cloneNode(m.body, true)), true, m.static);
+      twinRef = t.memberExpression(t.cloneNode(target), t.cloneNode(sym), true);
+    } else {
+      twin = t.classPrivateMethod('method', t.privateName(t.identifier(priv)),
+        params as BabelTypes.ClassPrivateMethod['params'], t.removeComments(t.cloneNode(m.body, true)), true);
+      twinRef = t.memberExpression(t.thisExpression(), t.privateName(t.identifier(priv)));
+    }
+    guardThis(fn, twin.body, key, ctx);
     const register = t.staticBlock([t.expressionStatement(t.callExpression(ctx.helper('register'), [
       t.memberExpression(target, t.stringLiteral(key), true),
-      t.memberExpression(t.thisExpression(), t.privateName(t.identifier(priv))),
+      twinRef,
     ]))]);
     const [twinPath] = fn.insertAfter([twin, register]) as NodePath[];
     out.push([twinPath as Fn, true]);

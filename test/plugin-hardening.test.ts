@@ -162,6 +162,7 @@ export class Dense {
 }
 export class Scaled extends Dense {
   apply(x: number[]) { 'use differentiable'; return 10 * super.apply(x); }
+  static square(v: number) { 'use differentiable'; return 2 * super.square(v); }
 }
 export const obj = {
   k: 3,
@@ -172,6 +173,7 @@ const scaled = new Scaled([1, 1]);
 export const g = (mode: any) => grad((x: number[]) => layer.apply(x) + Dense.square(x[0]) + obj.cube(x[1]) + scaled.apply(x), { mode });
 export const unbound = () => grad(layer.apply)([1, 2]);
 export const direct = (mode: any) => grad(Dense.square, { mode })(3);
+export const directSuper = (mode: any) => grad(Scaled.square, { mode })(3);
 export const viaObject = (mode: any) => grad((v: number) => obj.cube(v), { mode })(2);
 export const normGrad = (mode: any) => grad((w: number[]) => new Dense(w).norm, { mode })([3, 4]);
 export { layer };
@@ -189,6 +191,7 @@ export { layer };
         expect(got[0]).toBeCloseTo(expected[0]!, 12);
         expect(got[1]).toBeCloseTo(expected[1]!, 12);
         expect(m.direct(mode)).toBe(6);
+        expect(m.directSuper(mode)).toBe(12);
         expect(m.viaObject(mode)).toBe(36);
         const n = m.normGrad(mode) as number[];
         expect(n[0]).toBeCloseTo(0.6, 14);
@@ -199,6 +202,10 @@ export { layer };
       expect(String(m.Dense.prototype.apply)).not.toMatch(/_dt_/);
       expect(String(m.Dense.square)).not.toMatch(/_dt_/);
       expect(String(m.obj.cube)).not.toMatch(/_dt_/);
+      // Methods that use super get a symbol-keyed twin: not seen by getOwnPropertyNames or for-in.
+      expect(String(m.Scaled.prototype.apply)).not.toMatch(/_dt_/);
+      expect(String(m.Scaled.square)).not.toMatch(/_dt_/);
+      expect(Object.getOwnPropertyNames(m.Scaled.prototype).sort()).toEqual(['apply', 'constructor']);
     }
   });
 
