@@ -245,6 +245,13 @@ function notCompiled(f: Function, api: string): TypeError {
         `and check that your bundler's include/exclude options let it see that file.`,
     );
   }
+  if (f.name.startsWith('bound ')) {
+    return new TypeError(
+      `dualtape: ${api} was given ${describeFn(f)}, a bound function: \`bind\` makes a new function that the ` +
+        `dualtape Babel plugin never saw, even when the function it binds was compiled. Wrap the call instead: ` +
+        `\`${api}((x) => ${f.name.slice(6) || 'f'}.call(thisValue, x))\`.`,
+    );
+  }
   if (!f.name) {
     return new TypeError(
       `dualtape: ${api} was given an anonymous function that the dualtape Babel plugin did not compile. The plugin ` +

@@ -50,7 +50,7 @@ const geluPrime = (x: number) => {
 };
 
 describe('functions as values', () => {
-  const main = `import { grad } from 'dualtape';
+  const main = `import { grad, hessian } from 'dualtape';
 import { gelu, sq } from './helpers';
 function scale(x: number) { return 3 * x; }
 scale.factor = 2;
@@ -67,6 +67,7 @@ export function f(x: number) {
   return r + o.h(x) + o['s'](x);                                                // + gelu + 3x
 }
 export const g = (mode: any) => grad(f, { mode });
+export const h = hessian((v: number[]) => f(v[0]!));
 `;
   const value = (x: number) => 32 * x + 7 * gelu(x) + x * x;
   const slope = (x: number) => 32 + 7 * geluPrime(x) + 2 * x;
@@ -81,6 +82,9 @@ export const g = (mode: any) => grad(f, { mode });
       // Central finite difference of the plain function, as a third check.
       const h = 1e-6;
       expect((m.f(0.7 + h) - m.f(0.7 - h)) / (2 * h)).toBeCloseTo(slope(0.7), 5);
+      // Under hessian (nested): f'' = 7 gelu'' + 2, gelu'' by a central difference of the hand-derived gelu'.
+      const d2 = 7 * (geluPrime(0.7 + 1e-5) - geluPrime(0.7 - 1e-5)) / 2e-5 + 2;
+      expect((m.h([0.7]) as number[][])[0]![0]).toBeCloseTo(d2, 6);
     }
   });
 });
@@ -301,6 +305,15 @@ describe('messages for a function the plugin did not compile', () => {
     // Built at run time, so no plugin ever saw it: its source keeps the directive.
     const f = new Function('x', "'use differentiable'; return x * x;") as (x: number) => number;
     expect(() => grad(f)(1)).toThrow(/whose source has the 'use differentiable' directive, but the dualtape Babel plugin did not run/);
+  });
+
+  it('a bound function: says bind makes a new function, and to wrap the call', () => {
+    const m = run(`import { grad } from 'dualtape';
+      export function cube(x: number) { return x ** 3; }
+      export const viaBind = () => grad(cube.bind(null))(2);
+      export const wrapped = () => grad((x: number) => cube.call(null, x))(2);`);
+    expect(() => m.viaBind()).toThrow(/`bound cube`, a bound function.*grad\(\(x\) => cube\.call\(thisValue, x\)\)/s);
+    expect(m.wrapped()).toBe(12);
   });
 
   it('an anonymous function through a helper of another module: says which paths are followed and how to mark it', () => {
