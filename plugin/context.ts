@@ -54,6 +54,11 @@ export class Context {
     return id;
   }
 
+  /** Compiled functions whose fast path is off (see recursive() in rewrite.ts). */
+  readonly noFastPath = new WeakSet<object>();
+  /** For a twin: the function it was cloned from. */
+  readonly originalOf = new WeakMap<object, NodePath<BabelTypes.Function>>();
+
   /** An identifier for runtime helper `name`, imported once per file. */
   helper = (name: string): BabelTypes.Identifier => {
     let local = this.helpers.get(name);

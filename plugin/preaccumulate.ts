@@ -95,6 +95,7 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
   const t = ctx.t;
   // Temporaries live in the function body, which parameter defaults cannot see.
   if (!ctx.fastPath || inParameters(path) || inClassInitializer(path)) return false;
+  if (ctx.noFastPath.has(path.getFunctionParent()?.node ?? {})) return false;
   // The fast path calls Math.* for partials: not when a local `Math` would answer instead.
   if (path.scope.getBinding('Math')) return false;
   const K = symbolicKernel(t);

@@ -14,6 +14,7 @@ import type * as BabelTypes from '@babel/types';
 import { Activity } from './activity.js';
 import { preaccumulate } from './preaccumulate.js';
 import { unwrapNode, unwrapPath } from './wrappers.js';
+import { functionOfBinding } from './context.js';
 import type { Binding, Context } from './context.js';
 import {
   ARITHMETIC, BITWISE, BUILTIN_METHODS, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
@@ -35,6 +36,8 @@ interface State {
 /** Compiles the function at `fn` in place. */
 export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): void {
   normalizeMath(fn, ctx.t);
+  const original = ctx.originalOf.get(fn.node);
+  if (original && recursive(original)) ctx.noFastPath.add(fn.node);
   blockBodies(fn, ctx.t);
   const act = new Activity(ctx.t, fn, (node) => ctx.helperResultActive(node));
   const state: State = { ctx, act, strict, root: fn, toMark: [] };
@@ -47,6 +50,42 @@ export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): vo
     ctx.done.add(node);
     f.replaceWith(ctx.t.callExpression(ctx.helper('compiled'), [node as Expr]));
   }
+}
+
+/**
+ * Does this same-module function call itself, directly or through other
+ * same-module functions it calls by name? Such a function's twin is compiled
+ * without the fast path: the fast path's temporaries make every frame larger
+ * (about 2.3x fewer nested calls fit in the stack, bench/stack-depth.ts),
+ * while generic code keeps the frame about the size of the original's.
+ */
+function recursive(fn: NodePath<BabelTypes.Function>): boolean {
+  const seen = new Set<object>();
+  const reaches = (from: NodePath): boolean => {
+    let found = false;
+    from.traverse({
+      CallExpression(call) {
+        const callee = unwrapPath(call.get('callee'));
+        if (found || !callee.isIdentifier()) return;
+        const b = call.scope.getBinding(callee.node.name);
+        const target = b && functionOfBinding(b);
+        if (!target) return;
+        if (target.node === fn.node) {
+          found = true;
+          call.stop();
+          return;
+        }
+        if (seen.has(target.node) || target.isDescendant(fn)) return;
+        seen.add(target.node);
+        if (reaches(target)) {
+          found = true;
+          call.stop();
+        }
+      },
+    });
+    return found;
+  };
+  return reaches(fn);
 }
 
 const GLOBAL_OBJECTS = new Set(['globalThis', 'window', 'self', 'global']);

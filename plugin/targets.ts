@@ -253,6 +253,7 @@ export function createTwins(roots: Roots, ctx: Context): [Fn, boolean][] {
       twinPath = (inserted as NodePath<BabelTypes.VariableDeclaration>).get('declarations')[0]!.get('init') as Fn;
     }
     ctx.setTwin(binding, twinId.name);
+    ctx.originalOf.set(twinPath.node, fn);
     out.push([twinPath, strict]);
   }
   return out;

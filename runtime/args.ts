@@ -274,8 +274,9 @@ const guarded = new WeakMap<Function, Function>();
 
 /**
  * `fc` with a stack overflow inside it turned into a DualtapeError that says
- * what to do. Compiled code needs more stack per call than the original (about
- * twice as much: more temporaries per frame, see bench/stack-depth.ts), so a
+ * what to do. Compiled code needs more stack per call than the original (a
+ * recursive function compiles without the fast path's temporaries, and still
+ * needs up to about 1.5x, see bench/stack-depth.ts), so a
  * recursion that fits when called plainly can overflow under grad. The
  * innermost entry point converts the RangeError; outer ones pass it on.
  */
@@ -298,8 +299,9 @@ function stackGuarded(fc: Function, api: string): Function {
 function stackOverflow(api: string, fc: Function, cause: RangeError): DualtapeError {
   const name = fc.name ? `\`${fc.name}\`` : 'the function';
   return new DualtapeError(
-    `dualtape: the call stack overflowed while ${api} ran ${name}. Differentiated code uses about twice the stack ` +
-      `per call of the original, so a recursion that runs plainly may be too deep under ${api}. Fix: write the ` +
+    `dualtape: the call stack overflowed while ${api} ran ${name}. Differentiated code uses more stack per call ` +
+      `than the original (up to about 1.5x for a recursive function), so a recursion that runs plainly may be too ` +
+      `deep under ${api}. Fix: write the ` +
       `recursion as a loop (or recurse on halves instead of one element at a time), or give Node a larger stack ` +
       `(node --stack-size=N, in KiB; the default is about 984).`,
     { cause },
