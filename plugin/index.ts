@@ -11,7 +11,9 @@ import { Context } from './context.js';
 import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
-import { collectRoots, createMethodTwins, createTwins, fileHasDirective, misplacedDirectives, wrapAnonymous } from './targets.js';
+import { misplacedDirectives } from './directives.js';
+import { createMethodTwins } from './methods.js';
+import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
 
 export interface DualtapeBabelOptions {
   /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
