@@ -27,6 +27,11 @@ export function recursive(fn: NodePath<BabelTypes.Function>): boolean {
         const callee = unwrapPath(call.get('callee'));
         if (found || !callee.isIdentifier()) return;
         const b = call.scope.getBinding(callee.node.name);
+        if (b && b.path.node === fn.node) { // `const f = function g(x) { ... g(...) }`: its own name
+          found = true;
+          call.stop();
+          return;
+        }
         const target = b && functionOfBinding(b);
         if (!target) return;
         if (target.node === fn.node) {

@@ -347,3 +347,16 @@ describe('constructor functions in compiled code', () => {
     }
   });
 });
+
+describe('recursion compiles without the fast path', () => {
+  it('a named function expression calling itself by its own name reaches the depth of a declaration', () => {
+    const m = run(`import { grad } from 'dualtape';
+      export const walk = function step(x: number, n: number): number {
+        return n === 0 ? x : 0.5 * x + Math.sin(x) * step(x, n - 1);
+      };
+      export const g = grad(walk, { argnums: 0 });`);
+    expect(m.g(0.3, 1)).toBeCloseTo(0.5 + Math.cos(0.3) * 0.3 + Math.sin(0.3), 14);
+    // About 3 500 nested calls fit with the fast path's larger frames; without it, more than 5 000.
+    expect(Number.isFinite(m.g(0.3, 5000))).toBe(true);
+  });
+});
