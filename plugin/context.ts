@@ -54,6 +54,11 @@ export class Context {
     return id;
   }
 
+  /** Compiled functions whose fast path is off (see recursive() in rewrite.ts). */
+  readonly noFastPath = new WeakSet<object>();
+  /** For a twin: the function it was cloned from. */
+  readonly originalOf = new WeakMap<object, NodePath<BabelTypes.Function>>();
+
   /** An identifier for runtime helper `name`, imported once per file. */
   helper = (name: string): BabelTypes.Identifier => {
     let local = this.helpers.get(name);
@@ -120,7 +125,8 @@ export class Context {
 /** The function a binding names, when it is a same-module function that cannot be reassigned. */
 export function functionOfBinding(binding: Binding): NodePath<BabelTypes.Function> | undefined {
   const decl = binding.path;
-  if (decl.isFunctionDeclaration()) return binding.constantViolations.length === 0 ? decl : undefined;
+  // Babel lists a declaration in a loop body as a violation of itself (it runs once per iteration).
+  if (decl.isFunctionDeclaration()) return binding.constantViolations.every((v) => v.node === decl.node) ? decl : undefined;
   if (decl.isVariableDeclarator() && binding.constant) {
     const init = decl.get('init');
     if (init.isArrowFunctionExpression() || init.isFunctionExpression()) return init;

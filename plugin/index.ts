@@ -12,6 +12,8 @@ import type { DualtapeBabelOptions } from './options.js';
 import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
+import { misplacedDirectives } from './directives.js';
+import { createMethodTwins } from './methods.js';
 import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
 import { unwrapPath } from './wrappers.js';
 
@@ -56,12 +58,14 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     }
     // (Only a source that has `import(` can have one: skip the traversal otherwise.)
     if (code === undefined || /\bimport\s*\(/.test(code)) collectDynamicImports(program, runtime, entrySpecifiers, namespaceSpecifiers);
-    const fileDirective = fileHasDirective(program.node);
+    // `'use differentiable'` after an import is no directive: warn (and take it as meant, see targets.ts).
+    const mentioned = code === undefined || code.includes('use differentiable');
+    const fileDirective = (mentioned && misplacedDirectives(program, (m) => console.warn(m))) || fileHasDirective(program.node);
     if (!importsRuntime && entrySpecifiers.size === 0 && namespaceSpecifiers.size === 0 && !fileDirective && !mentionsDirective(program)) return;
 
     const ctx = new Context(t, program, opsModule, entrySpecifiers, namespaceSpecifiers, options.fastPath !== false);
     const roots = collectRoots(program, ctx, fileDirective);
-    const twins = createTwins(roots, ctx);
+    const twins = [...createTwins(roots, ctx), ...createMethodTwins(roots.methods, ctx)];
     const anonymous = roots.anonymous.map((fn) => wrapAnonymous(fn, ctx));
     // `grad(makeLoss(data))`: the factory's differentiable version makes the function.
     for (const call of roots.factoryCalls) {
@@ -134,7 +138,18 @@ function keepsOriginal(fn: NodePath, inline: readonly NodePath[], ctx: Context):
   if (!call?.isCallExpression()) return false;
   const first = call.get('arguments')[0];
   if (!first || unwrapPath(first).node !== fn.node || ctx.entryName(call.get('callee')) !== 'compareModes') return false;
-  return !inline.some((other) => other !== fn && other.isDescendant(fn));
+  if (inline.some((other) => other !== fn && other.isDescendant(fn))) return false;
+  // Any entry point called inside (an inline `grad(...)`) would get an uncompiled function in the copy.
+  let callsEntry = false;
+  fn.traverse({
+    CallExpression(p) {
+      if (ctx.entryName(p.get('callee')) !== undefined) {
+        callsEntry = true;
+        p.stop();
+      }
+    },
+  });
+  return !callsEntry;
 }
 
 /**

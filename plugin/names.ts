@@ -73,3 +73,24 @@ export const TYPED_ARRAYS: ReadonlySet<string> = new Set([
 
 /** The directive that marks a file or function body for compilation. */
 export const DIRECTIVE = 'use differentiable';
+
+/**
+ * Method names of built-in prototypes (`push`, `slice`, `get`, `toFixed`, ...).
+ * Compiled code calls methods with these names directly; every other method
+ * call goes through the registry (`callable(o.m).call(o, ...)`), so that a
+ * method or stored function with a twin runs its twin. The plugin never gives
+ * a method with one of these names a twin: it compiles it in place instead.
+ * `call`, `apply` and `bind` are not here: `f.call(...)` must reach f's twin.
+ */
+export const BUILTIN_METHODS: ReadonlySet<string> = (() => {
+  const out = new Set<string>();
+  const protos: object[] = [
+    Array.prototype, String.prototype, Number.prototype, Boolean.prototype, Object.prototype, Map.prototype,
+    Set.prototype, WeakMap.prototype, WeakSet.prototype, Promise.prototype, RegExp.prototype, Date.prototype,
+    Object.getPrototypeOf(Float64Array.prototype) as object, ArrayBuffer.prototype, DataView.prototype,
+    Error.prototype, Symbol.prototype,
+  ];
+  for (const p of protos) for (const k of Object.getOwnPropertyNames(p)) out.add(k);
+  for (const k of ['call', 'apply', 'bind', 'constructor']) out.delete(k);
+  return out;
+})();

@@ -95,6 +95,7 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
   const t = ctx.t;
   // Temporaries live in the function body, which parameter defaults cannot see.
   if (!ctx.fastPath || inParameters(path) || inClassInitializer(path)) return false;
+  if (ctx.noFastPath.has(path.getFunctionParent()?.node ?? {})) return false;
   // The fast path calls Math.* for partials: not when a local `Math` would answer instead.
   if (path.scope.getBinding('Math')) return false;
   const K = symbolicKernel(t);
@@ -272,6 +273,22 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
     for (const c of parts) sum = K.add(sum as never, c as never) as unknown as Sym;
     emitted.push([l, sum]);
   }
+  // A non-finite partial means some chain product met an infinity (a kink such as sqrt at 0, or a
+  // constant partial such as that of x / 0): the order in which the chain rule's products and sums
+  // are taken then decides between 0, ±Infinity and NaN, and only the generic path applies the
+  // engine's 0 × ∞ = 0 convention operation by operation, as both modes do. So the fast branch
+  // only runs when every partial is finite (`p - p === 0` is false for NaN and ±Infinity).
+  const finite: Expr[] = [];
+  for (const entry of emitted) {
+    const p = entry[1];
+    if (typeof p === 'number') {
+      if (!Number.isFinite(p)) return false;
+      continue;
+    }
+    const held = asTemp(p, 'p');
+    entry[1] = held;
+    finite.push(t.binaryExpression('===', t.binaryExpression('-', K.lit(held), K.lit(held)), t.numericLiteral(0)));
+  }
   const z = K.lit(opValue.get(root)!);
   let emit: Expr;
   if (emitted.length === 1) {
@@ -290,16 +307,19 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
 
   // The generic branch: the same tree through the runtime's generic operations.
   const slow = (n: Node): Expr => {
-    if (n.kind === 'const') return t.numericLiteral(n.value) as Expr;
+    // K.lit, not numericLiteral: -0, NaN and ±Infinity must print as themselves.
+    if (n.kind === 'const') return K.lit(n.value);
     if (n.kind === 'leaf') return id(n.id!);
     return t.callExpression(ctx.helper(n.helper), n.args.map(slow));
   };
 
+  // `_T !== 1 && (fast..., every partial finite) ? emit(...) : generic`
+  const allFinite = finite.length === 0 ? t.booleanLiteral(true) : finite.reduce((acc, c) => t.logicalExpression('&&', acc, c));
   const result = t.sequenceExpression([
     ...pre,
     t.conditionalExpression(
-      t.binaryExpression('!==', id(T), t.numericLiteral(1)),
-      t.sequenceExpression([...fast, emit]),
+      t.logicalExpression('&&', t.binaryExpression('!==', id(T), t.numericLiteral(1)), t.sequenceExpression([...fast, allFinite])),
+      emit,
       slow(root),
     ),
   ]);

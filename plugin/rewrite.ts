@@ -15,8 +15,9 @@ import { Activity } from './activity.js';
 import { preaccumulate } from './preaccumulate.js';
 import { unwrapNode, unwrapPath } from './wrappers.js';
 import type { Context } from './context.js';
+import { normalizeMath, recursive } from './prepare.js';
 import {
-  ARITHMETIC, BITWISE, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NATIVE_METHODS, NATIVE_VALUES, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
+  ARITHMETIC, BITWISE, BUILTIN_METHODS, COMPARISON, CUSTOM_DERIVATIVE, GLOBAL_PREDICATES, MATH, MATH_INTEGER, NATIVE_METHODS, NATIVE_VALUES, NUMBER_PREDICATES, PARSERS, TYPED_ARRAYS,
 } from './names.js';
 
 type T = typeof import('@babel/core').types;
@@ -34,6 +35,9 @@ interface State {
 
 /** Compiles the function at `fn` in place. */
 export function compileFunction(fn: NodePath, ctx: Context, strict: boolean): void {
+  normalizeMath(fn, ctx.t);
+  const original = ctx.originalOf.get(fn.node);
+  if (original && recursive(original)) ctx.noFastPath.add(fn.node);
   blockBodies(fn, ctx.t);
   const act = new Activity(ctx.t, fn, (node) => ctx.helperResultActive(node));
   const state: State = { ctx, act, strict, root: fn, toMark: [] };
@@ -313,6 +317,7 @@ const visitor: Visitor<State> = {
   CallExpression(path, s) {
     if (s.ctx.done.has(path.node)) return;
     const { t, helper } = s.ctx;
+    stripCalleeWrappers(path, t);
     const callee = path.get('callee');
     const args = path.get('arguments');
     const valueArg = (i: number) => {
@@ -343,7 +348,7 @@ const visitor: Visitor<State> = {
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
       const twin = s.ctx.twinOf(binding);
       if (twin) {
-        callee.replaceWith(twin);
+        callee.replaceWith(named(twin, callee.node, name));
         return;
       }
       if (s.ctx.isLocalFunction(binding)) return; // compiled as part of this function, or left alone on purpose
@@ -375,6 +380,8 @@ const visitor: Visitor<State> = {
             if (named && v.isExpression() && s.act.isActive(v)) sizeArg(v, s);
           }
         }
+        if (obj.name === 'Array' && (prop === 'from' || prop === 'fromAsync') && args[1]) return callableArgument(args[1], s);
+        if (obj.name === 'Reflect' && prop === 'apply' && args[0]) return callableArgument(args[0], s);
         return;
       }
       if (s.ctx.isEntry(callee)) return wrapEntryArgument(path, s);
@@ -389,52 +396,101 @@ const visitor: Visitor<State> = {
       }
       if ((prop === 'sort' || prop === 'toSorted') && args.length > 0 && !args[0]!.isSpreadElement()) {
         args[0]!.replaceWith(t.callExpression(helper('comparator'), [args[0]!.node as Expr]));
+      } else if (ARRAY_CALLBACKS.has(prop)) {
+        // `xs.map(helper)`: native code calls the callback, so it gets the differentiable version.
+        args.forEach((a) => callableArgument(a, s));
       }
     }
+    if (callee.isMemberExpression()) resolveMethodCall(path, s);
   },
 
   OptionalCallExpression(path, s) {
+    // `helper?.(x)`, `o.m?.(x)`, `o?.m(x)`: the callee's differentiable version, `this` kept;
     // `xs?.filter(cb)`, `m?.get(x)`: as the plain calls in CallExpression, through the runtime's `method`.
     if (s.ctx.done.has(path.node)) return;
-    const { t } = s.ctx;
-    const callee = path.node.callee;
-    if (!t.isOptionalMemberExpression(callee) || callee.computed || !t.isIdentifier(callee.property)) return;
-    const prop = callee.property.name;
-    if (!NATIVE_METHODS.has(prop)) return;
+    const { t, helper } = s.ctx;
+    stripCalleeWrappers(path, t);
+    const callee = path.get('callee');
+    if (callee.isIdentifier()) {
+      if (s.ctx.isHelper(callee.node.name) || !path.scope.getBinding(callee.node.name)) return;
+      s.ctx.done.add(path.node);
+      callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
+      return;
+    }
+    if (!callee.isMemberExpression() && !callee.isOptionalMemberExpression()) return;
+    if (callee.isMemberExpression() && !path.node.optional) return; // not an optional call of this member
+    const m = callee.node as BabelTypes.OptionalMemberExpression;
+    if (t.isSuper(m.object)) return;
+    const prop = !m.computed && t.isIdentifier(m.property) ? m.property.name : t.isStringLiteral(m.property) ? m.property.value : undefined;
     const parent = path.parentPath;
     const continued = (parent.isOptionalMemberExpression() && path.key === 'object') ||
       (parent.isOptionalCallExpression() && path.key === 'callee');
-    if (callee.optional && !path.node.optional && !continued) {
-      // `o?.m(args)` ending the chain: `(_o = o) == null ? undefined : method(_o, 'm', args)`.
+    if (callee.isOptionalMemberExpression() && m.optional && !path.node.optional && !continued) {
+      // `o?.m(args)` ending the chain: `(_o = o) == null ? undefined : <the call on _o>`, so that a
+      // missing `m` still throws as it does in JavaScript.
       const o = s.ctx.temp(path, 'obj');
-      const call = t.callExpression(s.ctx.helper('method'), [t.cloneNode(o), t.stringLiteral(prop), ...path.node.arguments]);
-      const test = t.binaryExpression('==', t.assignmentExpression('=', o, callee.object), t.nullLiteral());
+      const args = path.node.arguments as Expr[];
+      const read = t.memberExpression(t.cloneNode(o), m.property as Expr, m.computed);
+      const call = prop !== undefined && NATIVE_METHODS.has(prop)
+        ? t.callExpression(helper('method'), [t.cloneNode(o), t.stringLiteral(prop), ...args])
+        : prop !== undefined && BUILTIN_METHODS.has(prop)
+          ? t.callExpression(read, args)
+          : t.callExpression(t.memberExpression(t.callExpression(helper('callable'), [read]), t.identifier('call')), [t.cloneNode(o), ...args]);
+      const test = t.binaryExpression('==', t.assignmentExpression('=', o, m.object as Expr), t.nullLiteral());
       s.ctx.done.add(call);
       return void replace(path, t.conditionalExpression(test, t.identifier('undefined'), call), s);
     }
-    // A longer chain (`xs?.filter(cb).length`): the predicate's result is tested by its value.
-    const first = path.get('arguments')[0];
-    if (PREDICATE_METHODS.has(prop) && first && !first.isSpreadElement()) {
-      replace(first, t.callExpression(s.ctx.helper('predicateArg'), [first.node as Expr]), s);
+    if (prop !== undefined && NATIVE_METHODS.has(prop)) {
+      // A longer chain (`xs?.filter(cb).length`): the predicate's result is tested by its value.
+      const first = path.get('arguments')[0];
+      if (PREDICATE_METHODS.has(prop) && first && !first.isSpreadElement()) {
+        replace(first, t.callExpression(helper('predicateArg'), [first.node as Expr]), s);
+      }
+      return;
     }
+    if (prop !== undefined && BUILTIN_METHODS.has(prop)) return;
+    // A longer chain (`o?.m(x).y`): `callable(_o?.m)?.call(_o, x)` keeps the short-circuit (a missing
+    // `m` then gives undefined instead of a TypeError).
+    const { pre, obj } = holdObject(path, m.object as Expr, s.ctx);
+    const read = (callee.isOptionalMemberExpression() ? t.optionalMemberExpression : t.memberExpression)(
+      t.cloneNode(obj), m.property as Expr, m.computed, m.optional ?? false);
+    const call = t.optionalCallExpression(
+      t.memberExpression(t.callExpression(helper('callable'), [read as Expr]), t.identifier('call')),
+      [t.cloneNode(obj), ...(path.node.arguments as Expr[])], true);
+    s.ctx.done.add(call);
+    replace(path, sequence(t, pre, call), s);
   },
 
   NewExpression(path, s) {
     if (s.ctx.done.has(path.node)) return;
-    const { t } = s.ctx;
-    const callee = path.node.callee;
-    if (!t.isIdentifier(callee) || path.scope.getBinding(callee.name)) return;
-    const args = path.get('arguments');
-    const first = args[0];
-    if (!first || first.isSpreadElement()) return;
-    // `new Array(n)`, `new Float64Array(n)`: a length is piecewise constant, its value.
-    if ((callee.name === 'Array' || TYPED_ARRAYS.has(callee.name)) && args.length === 1 && s.act.isActive(first)) {
-      return sizeArg(first as NodePath<Expr>, s);
+    const { t, helper } = s.ctx;
+    stripCalleeWrappers(path, t);
+    const callee = path.get('callee');
+    if (!callee.isIdentifier() || s.ctx.isHelper(callee.node.name)) return;
+    const binding = path.scope.getBinding(callee.node.name);
+    if (!binding) {
+      const args = path.get('arguments');
+      const first = args[0];
+      if (!first || first.isSpreadElement()) return;
+      // `new Array(n)`, `new Float64Array(n)`: a length is piecewise constant, its value.
+      if ((callee.node.name === 'Array' || TYPED_ARRAYS.has(callee.node.name)) && args.length === 1 && s.act.isActive(first)) {
+        return sizeArg(first as NodePath<Expr>, s);
+      }
+      // `new Set(xs)`, `new Map(entries)`: keys compare by value (runtime/natives.ts).
+      if (callee.node.name === 'Set' || callee.node.name === 'Map') {
+        replace(path, t.callExpression(helper('newKeyed'), [t.identifier(callee.node.name), ...path.node.arguments]), s);
+      }
+      return;
     }
-    // `new Set(xs)`, `new Map(entries)`: keys compare by value (runtime/natives.ts).
-    if (callee.name === 'Set' || callee.name === 'Map') {
-      replace(path, t.callExpression(s.ctx.helper('newKeyed'), [t.identifier(callee.name), ...path.node.arguments]), s);
-    }
+    // `new Point(x)` with a same-module constructor function: its twin (whose `prototype` is the
+    // original's, see register), so `instanceof Point` holds; an import or variable: `callable(C)`.
+    if (binding.path.isClassDeclaration() || binding.path.isClassExpression()) return;
+    s.ctx.done.add(path.node);
+    const twin = s.ctx.twinOf(binding);
+    if (twin) return void callee.replaceWith(named(twin, callee.node, callee.node.name));
+    if (s.ctx.isLocalFunction(binding)) return;
+    if (binding.path.isVariableDeclarator() && t.isClassExpression(binding.path.node.init)) return;
+    callee.replaceWith(t.callExpression(helper('callable'), [callee.node]));
   },
 
   MemberExpression(path, s) {
@@ -456,7 +512,8 @@ const visitor: Visitor<State> = {
   },
 
   Identifier(path, s) {
-    // A same-module function used as a value (`xs.map(helper)`): its twin.
+    // A function used as a value keeps its identity (call sites resolve it: CallExpression);
+    // built-ins that test or read a number get their value-aware versions.
     if (!path.isReferencedIdentifier() || s.ctx.isHelper(path.node.name)) return;
     if (path.parentPath.isCallExpression() && path.key === 'callee') return;
     const binding = path.scope.getBinding(path.node.name);
@@ -465,9 +522,9 @@ const visitor: Visitor<State> = {
       const call = s.ctx.t.callExpression(s.ctx.helper('callable'), [s.ctx.t.identifier(path.node.name)]);
       return void replace(path, call, s);
     }
-    const twin = binding && s.ctx.twinOf(binding);
-    if (twin) path.replaceWith(twin);
   },
+
+
 
   Function(path, s) {
     if (s.ctx.opaque.has(path.node)) path.skip();
@@ -521,6 +578,96 @@ function sizeArg(arg: NodePath<Expr>, s: State): void {
 
 /** Native methods that test their callback's result. */
 const PREDICATE_METHODS = new Set(['filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every']);
+
+/**
+ * A function value handed to native code that will call it (`xs.map(helper)`,
+ * `Array.from(xs, helper)`): its differentiable version. Elsewhere a function
+ * used as a value stays itself (`f.factor`, `map.get(f)`, `fs[0] === f` see
+ * the function), and call sites resolve it (`callable`, `resolveMethodCall`).
+ */
+function callableArgument(arg: NodePath, s: State): void {
+  if (arg.isSpreadElement() || arg.isFunction() || arg.isLiteral() || s.ctx.done.has(arg.node)) return;
+  if (arg.isIdentifier() && (s.ctx.isHelper(arg.node.name) || !arg.scope.getBinding(arg.node.name))) return;
+  // `xs.map(Math.exp)`: the MemberExpression visitor gives it its differentiable version.
+  if (arg.isMemberExpression() && s.ctx.t.isIdentifier(arg.node.object, { name: 'Math' }) && !arg.scope.getBinding('Math')) return;
+  const wrapped = s.ctx.t.callExpression(s.ctx.helper('callable'), [arg.node as Expr]);
+  s.ctx.done.add(wrapped);
+  arg.replaceWith(wrapped);
+}
+
+/**
+ * `id` placed where `from` was, under the name `name`: the source map then
+ * names the callee as the user wrote it (`forward`, not the `.call` or the
+ * twin we call), which is the name Node's source-mapped stack traces print.
+ */
+function named(id: BabelTypes.Identifier, from: BabelTypes.Node, name: string | undefined): BabelTypes.Identifier {
+  if (from.loc && name !== undefined) id.loc = { ...from.loc, identifierName: name };
+  return id;
+}
+
+/**
+ * `h!(x)`, `(h as F)(x)`, `[h][0]!(x)`, `(o.m)(x)`, `new (C as any)(x)`: the wrappers do nothing at
+ * run time (and keep `this` for a member), so the callee is resolved as if
+ * they were not there; the TypeScript preset would remove them anyway.
+ */
+function stripCalleeWrappers(path: NodePath<BabelTypes.CallExpression | BabelTypes.OptionalCallExpression | BabelTypes.NewExpression>, t: T): void {
+  const callee = path.node.callee;
+  const inner = unwrapNode(callee, t);
+  if (inner !== callee) path.node.callee = inner as Expr;
+}
+
+/** Holds an object expression in a temporary unless it can be read twice as it is. */
+function holdObject(path: NodePath, obj: Expr, ctx: Context): { pre: Expr[]; obj: Expr } {
+  if (isSimple(ctx.t, obj)) return { pre: [], obj };
+  const o = ctx.temp(path, 'obj');
+  return { pre: [ctx.t.assignmentExpression('=', o, obj)], obj: o };
+}
+
+/**
+ * `o.m(x)`, `fs[0](x)`, `f.call(t, x)` in compiled code: the callee may be a
+ * function with a differentiable twin (stored in an object or array, or a
+ * class method with a twin), so the call goes to `callable(o.m)` with `this`
+ * kept: `callable(_o.m).call(_o, x)`. `f.call/apply/bind` call the twin of
+ * `f` when `f` is a function (`methodOf`/`receiverOf` decide at run time, since
+ * an object may have a method named `apply`). Methods of built-in prototypes
+ * (`push`, `slice`, `get`, ...) are called directly: the plugin never gives a
+ * method with such a name a twin (it is compiled in place instead).
+ */
+function resolveMethodCall(path: NodePath<BabelTypes.CallExpression>, s: State): void {
+  if (s.ctx.done.has(path.node) || !path.node) return;
+  const { t, helper } = s.ctx;
+  const callee = path.node.callee;
+  if (!t.isMemberExpression(callee)) return;
+  const name = !callee.computed && t.isIdentifier(callee.property) ? callee.property.name
+    : t.isStringLiteral(callee.property) ? callee.property.value : undefined;
+  if (name !== undefined && BUILTIN_METHODS.has(name)) return;
+  if (t.isIdentifier(callee.object) && !path.scope.getBinding(callee.object.name)) return; // a global: console.log, JSON.parse
+  if (t.isIdentifier(callee.object) && s.ctx.isHelper(callee.object.name)) return;
+  if (t.isSuper(callee.object)) {
+    // `super.m(x)`: the parent's method, resolved, called on `this`.
+    const read = t.memberExpression(t.super(), callee.property as Expr, callee.computed);
+    const call = t.callExpression(t.memberExpression(t.callExpression(helper('callable'), [read]), t.identifier('call')),
+      [t.thisExpression(), ...(path.node.arguments as Expr[])]);
+    return void replace(path, call, s);
+  }
+  const { pre, obj } = holdObject(path, callee.object as Expr, s.ctx);
+  let call: BabelTypes.CallExpression;
+  if (name === 'call' || name === 'apply' || name === 'bind') {
+    const key = t.stringLiteral(name);
+    call = t.callExpression(
+      t.memberExpression(t.callExpression(helper('methodOf'), [t.cloneNode(obj), key]), named(t.identifier('call'), callee.property, name)),
+      [t.callExpression(helper('receiverOf'), [t.cloneNode(obj), t.cloneNode(key)]), ...(path.node.arguments as Expr[])],
+    );
+  } else {
+    const read = t.memberExpression(t.cloneNode(obj), callee.property as Expr, callee.computed);
+    call = t.callExpression(
+      t.memberExpression(t.callExpression(helper('callable'), [read]), named(t.identifier('call'), callee.property, name)),
+      [t.cloneNode(obj), ...(path.node.arguments as Expr[])],
+    );
+  }
+  s.ctx.done.add(call);
+  replace(path, sequence(t, pre, call), s);
+}
 
 /** Array methods whose callback is only called during the call. */
 const ARRAY_CALLBACKS = new Set([

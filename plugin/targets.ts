@@ -21,6 +21,7 @@ import { functionOfBinding } from './context.js';
 import type { Binding, Context } from './context.js';
 import { CUSTOM_DERIVATIVE, DIRECTIVE } from './names.js';
 import { findUnsupported } from './unsupported.js';
+import { methodTwinnable } from './methods.js';
 import { unwrapPath } from './wrappers.js';
 
 type Fn = NodePath<BabelTypes.Function>;
@@ -41,6 +42,8 @@ export interface Roots {
   inPlace: Fn[];
   /** `grad(makeLoss(data))` with an imported factory: the callee goes through `callable`. */
   factoryCalls: NodePath<BabelTypes.CallExpression>[];
+  /** Class and object-literal methods that get a twin (see createMethodTwins). */
+  methods: Fn[];
 }
 
 function hasDirective(node: BabelTypes.Function | BabelTypes.Program): boolean {
@@ -64,14 +67,17 @@ function bindingOfFunction(fn: Fn): Binding | undefined {
 }
 
 export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context, fileDirective: boolean): Roots {
-  const roots: Roots = { inline: [], named: new Map(), anonymous: [], inPlace: [], factoryCalls: [] };
+  const roots: Roots = { inline: [], named: new Map(), anonymous: [], inPlace: [], factoryCalls: [], methods: [] };
   const addNamed = (b: Binding, strict: boolean) => roots.named.set(b, strict || (roots.named.get(b) ?? false));
   const markFunction = (fn: Fn) => {
     const b = bindingOfFunction(fn);
     if (b) addNamed(b, true);
-    else if (fn.isObjectMethod() || fn.isClassMethod() || fn.isClassPrivateMethod()) roots.inPlace.push(fn);
-    else if (fn.parentPath.isExportDefaultDeclaration() || fn.parentPath.isCallExpression() ||
-             fn.parentPath.isVariableDeclarator() || fn.parentPath.isExpressionStatement()) roots.anonymous.push(fn);
+    else if (fn.isObjectMethod() || fn.isClassMethod() || fn.isClassPrivateMethod()) {
+      (methodTwinnable(fn) ? roots.methods : roots.inPlace).push(fn);
+    } else if (fn.parentPath.isExportDefaultDeclaration() || fn.parentPath.isCallExpression() ||
+             fn.parentPath.isVariableDeclarator() || fn.parentPath.isExpressionStatement() ||
+             fn.parentPath.isObjectProperty() || fn.parentPath.isArrayExpression() || fn.parentPath.isReturnStatement() ||
+             fn.parentPath.isAssignmentExpression()) roots.anonymous.push(fn);
     else roots.inPlace.push(fn);
   };
 
@@ -129,6 +135,8 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     },
   });
 
+  for (const fn of inlineThroughHelpers(program, ctx)) if (!roots.inline.some((f) => f.node === fn.node)) roots.inline.push(fn);
+
   if (fileDirective) {
     for (const stmt of program.get('body')) {
       const decl = stmt.isExportNamedDeclaration() || stmt.isExportDefaultDeclaration() ? stmt.get('declaration') : stmt;
@@ -150,11 +158,12 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     const taken = new Set<object>([
       ...roots.anonymous.map((f) => f.node),
       ...roots.inPlace.map((f) => f.node),
+      ...roots.methods.map((f) => f.node),
       ...[...roots.named.keys()].map((b) => functionOfBinding(b)!.node),
     ]);
     program.traverse({
       Function(path) {
-        if (!taken.has(path.node) && !bindingOfFunction(path)) roots.inPlace.push(path);
+        if (!taken.has(path.node) && !bindingOfFunction(path)) markFunction(path);
         path.skip(); // nested functions are compiled with their parent
       },
     });
@@ -165,6 +174,7 @@ export function collectRoots(program: NodePath<BabelTypes.Program>, ctx: Context
     ...roots.inline.map((f): [Fn, boolean] => [f, true]),
     ...roots.anonymous.map((f): [Fn, boolean] => [f, true]),
     ...roots.inPlace.map((f): [Fn, boolean] => [f, true]),
+    ...roots.methods.map((f): [Fn, boolean] => [f, true]),
     ...[...roots.named].map(([b, strict]): [Fn, boolean] => [functionOfBinding(b)!, strict]),
   ];
   const seen = new Set<object>();
@@ -208,7 +218,15 @@ export function createTwins(roots: Roots, ctx: Context): [Fn, boolean][] {
   const t = ctx.t;
   const out: [Fn, boolean][] = [];
   for (const [binding, strict] of roots.named) {
-    const fn = functionOfBinding(binding)!;
+    let fn = functionOfBinding(binding)!;
+    // `if (c) function f() {}` and `label: function f() {}` (sloppy mode): a declaration that is the
+    // whole body of its statement has no list to put the twin in; Annex B gives it the meaning of
+    // `{ function f() {} }`, so make that block.
+    if (fn.isFunctionDeclaration() && !fn.listKey && !fn.parentPath.isExportDeclaration()) {
+      const [block] = fn.replaceWith(t.blockStatement([fn.node])) as unknown as NodePath<BabelTypes.BlockStatement>[];
+      fn = block!.get('body')[0] as unknown as Fn;
+      block!.scope.crawl();
+    }
     const bad = findUnsupported(fn);
     if (bad) {
       if (strict) throw bad.path.buildCodeFrameError(bad.message);
@@ -224,18 +242,19 @@ export function createTwins(roots: Roots, ctx: Context): [Fn, boolean][] {
       (clone as BabelTypes.FunctionDeclaration).id = twinId;
       const [inserted] = statementOf(fn).insertAfter(clone as BabelTypes.FunctionDeclaration);
       twinPath = inserted as unknown as Fn;
-      // Declarations are hoisted, so `grad(f)` may run before this line: register at the top of the block.
-      const block = statementOf(fn).parentPath!;
-      const body = block.get('body') as NodePath[];
-      const firstNonImport = body.find((p) => !p.isImportDeclaration());
-      if (firstNonImport) firstNonImport.insertBefore(register);
-      else (block as NodePath<BabelTypes.Program>).pushContainer('body', register);
+      // Declarations are hoisted, so `grad(f)` may run before this line: register at the top of the
+      // list that holds it (a program or block body, or a `switch` case's statements).
+      const stmt = statementOf(fn);
+      const list = stmt.parentPath!.get(stmt.listKey as string) as NodePath[];
+      const firstNonImport = list.find((p) => !p.isImportDeclaration());
+      firstNonImport!.insertBefore(register);
     } else {
       const decl = t.variableDeclaration('const', [t.variableDeclarator(twinId, clone as BabelTypes.Expression)]);
       const [inserted] = statementOf(fn).insertAfter([decl, register]);
       twinPath = (inserted as NodePath<BabelTypes.VariableDeclaration>).get('declarations')[0]!.get('init') as Fn;
     }
     ctx.setTwin(binding, twinId.name);
+    ctx.originalOf.set(twinPath.node, fn);
     out.push([twinPath, strict]);
   }
   return out;
@@ -254,4 +273,73 @@ export function wrapAnonymous(fn: Fn, ctx: Context): Fn {
   const call = t.callExpression(ctx.helper('register'), [original, copy]);
   const [replaced] = fn.replaceWith(call) as NodePath[];
   return (replaced as NodePath<BabelTypes.CallExpression>).get('arguments')[1] as Fn;
+}
+
+// ---------------------------------------------------------------------------
+// Inline functions that reach an entry point through a same-module helper
+// ---------------------------------------------------------------------------
+
+/**
+ * `derivativeAt((x) => x ** 3, 2)` where `function derivativeAt(f, x) {
+ * return grad(f)(x); }` is in the same module: the helper's parameter `f`
+ * reaches an entry point, so an inline function passed in its place is
+ * compiled (in place, as if handed to grad directly). Found as a fixpoint:
+ * a parameter forwards when it is the first argument of an entry point or is
+ * passed in a forwarding position of another same-module helper. Helpers in
+ * other modules cannot be seen at build time: their callers mark the inline
+ * function with 'use differentiable' (the runtime error says so).
+ */
+function inlineThroughHelpers(program: NodePath<BabelTypes.Program>, ctx: Context): Fn[] {
+  const calls: NodePath<BabelTypes.CallExpression>[] = [];
+  program.traverse({ CallExpression(p) { calls.push(p); } });
+  const forwards = new Map<object, Set<number>>(); // function node -> parameter positions
+  const helperOf = (callee: NodePath): Fn | undefined => {
+    if (!callee.isIdentifier()) return undefined;
+    const b = callee.scope.getBinding(callee.node.name);
+    return b ? functionOfBinding(b) : undefined;
+  };
+  /** The function and position of `arg` when it names a parameter (`f` in `function h(f) {...}`). */
+  const paramOf = (arg: NodePath | undefined): [Fn, number] | undefined => {
+    if (!arg) return undefined;
+    const a = unwrapPath(arg);
+    if (!a.isIdentifier()) return undefined;
+    const b = a.scope.getBinding(a.node.name);
+    if (!b || b.kind !== 'param' || !b.path.parentPath?.isFunction() || b.path.listKey !== 'params') return undefined;
+    if (!b.constant) return undefined;
+    return [b.path.parentPath as Fn, b.path.key as number];
+  };
+  const add = (fn: Fn, i: number): boolean => {
+    const set = forwards.get(fn.node) ?? new Set<number>();
+    forwards.set(fn.node, set);
+    if (set.has(i)) return false;
+    set.add(i);
+    return true;
+  };
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const call of calls) {
+      const callee = call.get('callee');
+      const args = call.get('arguments');
+      const entry = ctx.entryName(callee);
+      const positions = entry !== undefined && entry !== CUSTOM_DERIVATIVE ? new Set([0])
+        : forwards.get(helperOf(callee)?.node ?? {}) ?? new Set<number>();
+      for (const i of positions) {
+        const p = paramOf(args[i]);
+        if (p && add(p[0], p[1])) changed = true;
+      }
+    }
+  }
+  const out: Fn[] = [];
+  for (const call of calls) {
+    const helper = helperOf(call.get('callee'));
+    const positions = helper && forwards.get(helper.node);
+    if (!positions) continue;
+    const args = call.get('arguments');
+    for (const i of positions) {
+      const a = args[i] && unwrapPath(args[i]!);
+      if (a && (a.isArrowFunctionExpression() || a.isFunctionExpression()) && !hasDirective(a.node)) out.push(a as Fn);
+    }
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
  * Arguments in and results out: checking what users pass, wrapping numeric
  * leaves in derivative-carrying values, and giving results their shape.
  */
-import { Active, escapedError, value } from './active.js';
+import { Active, DualtapeError, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import { compiledVersion } from './registry.js';
@@ -248,44 +248,104 @@ export function checkSameShape(x: unknown, y: unknown, xPath: string, yPath: str
 }
 
 
-/** Does the source of `f` open its body with the directive? (Then asking for it would be wrong advice.) */
-function hasDirective(f: Function): boolean {
-  let src: string;
-  try {
-    src = Function.prototype.toString.call(f);
-  } catch {
-    return false;
-  }
-  const body = src.indexOf('{');
-  return body >= 0 && /^\{\s*(?:(['"])[^'"]*\1\s*;?\s*)*(['"])use differentiable\2/.test(src.slice(body));
-}
-
 /** The compiled version of `f`, or a TypeError explaining how to get one. */
 export function compiledOrThrow(f: unknown, api: string): Function {
   if (typeof f !== 'function') {
     throw new TypeError(`dualtape: ${api} expects a function, got ${describe(f)}.`);
   }
   const fc = compiledVersion(f);
-  if (fc === undefined && hasDirective(f)) {
-    // Asking for the directive would not help: it is there, and the plugin did not compile the function.
-    throw new TypeError(
-      `dualtape: ${api} was given ${describeFn(f)}, which has the directive 'use differentiable' but was not ` +
-        `compiled by the dualtape Babel plugin. Either the plugin did not run on its file (add ` +
-        `'dualtape/babel' to your Babel plugins, check the bundler plugin's include/exclude, or run the file ` +
-        `with node --import dualtape/register), or it is a method passed without its object: wrap it, ` +
-        `${api}((w) => obj.method(w)).`,
-    );
-  }
   if (fc === undefined) {
-    throw new TypeError(
-      `dualtape: ${api} was given ${describeFn(f)}, which the dualtape Babel plugin did not compile, ` +
-        `so its derivatives cannot be taken. Add 'dualtape/babel' to your Babel plugins (or run the ` +
-        `file with node --import dualtape/register), and either pass the function to ${api} in a ` +
-        `module that imports ${api} from 'dualtape', or put the directive 'use differentiable' at the ` +
-        `top of its file or function body.` + otherCopiesNote(),
+    const error = notCompiled(f, api);
+    // A second copy of dualtape (its registry, not this one's, knows the function) is a likely cause of any of them.
+    error.message += otherCopiesNote();
+    throw error;
+  }
+  return stackGuarded(fc, api);
+}
+
+/**
+ * Why `f` was not compiled, with advice that fits: the plugin removes every
+ * directive it acts on, so a function whose source still holds one was never
+ * seen by the plugin; an anonymous function came through a path the plugin
+ * does not follow; a named one was never handed to an entry point where the
+ * plugin could see it.
+ */
+function notCompiled(f: Function, api: string): TypeError {
+  const setup = `Add 'dualtape/babel' to your Babel plugins (or run the file with node --import dualtape/register)`;
+  let source = '';
+  try {
+    source = Function.prototype.toString.call(f);
+  } catch {
+    // a revoked proxy or similar: no source to look at
+  }
+  if (/['"]use differentiable['"]/.test(source)) {
+    return new TypeError(
+      `dualtape: ${api} was given ${describeFn(f)}, whose source has the 'use differentiable' directive, but the ` +
+        `dualtape Babel plugin did not run on its file (the plugin removes the directives it compiles). ${setup}, ` +
+        `and check that your bundler's include/exclude options let it see that file.`,
     );
   }
-  return fc;
+  if (f.name.startsWith('bound ')) {
+    return new TypeError(
+      `dualtape: ${api} was given ${describeFn(f)}, a bound function: \`bind\` makes a new function that the ` +
+        `dualtape Babel plugin never saw, even when the function it binds was compiled. Wrap the call instead: ` +
+        `\`${api}((x) => ${f.name.slice(6) || 'f'}.call(thisValue, x))\`.`,
+    );
+  }
+  if (!f.name) {
+    return new TypeError(
+      `dualtape: ${api} was given an anonymous function that the dualtape Babel plugin did not compile. The plugin ` +
+        `compiles an inline function handed to ${api} directly, or to a helper of the same module that hands its ` +
+        `parameter to ${api}; not one that comes through a helper in another module, or from a variable, array or ` +
+        `object. Fix: make 'use differentiable' the first statement of its body ` +
+        `(\`(x) => { 'use differentiable'; return ... }\`), or declare it by name in a module that imports ${api} from ` +
+        `'dualtape'. ${setup} if you have not.`,
+    );
+  }
+  return new TypeError(
+    `dualtape: ${api} was given ${describeFn(f)}, which the dualtape Babel plugin did not compile, ` +
+      `so its derivatives cannot be taken. ${setup}, and either pass the function to ${api} in a ` +
+      `module that imports ${api} from 'dualtape', or put the directive 'use differentiable' at the ` +
+      `top of its file or function body.`,
+  );
+}
+
+const guarded = new WeakMap<Function, Function>();
+
+/**
+ * `fc` with a stack overflow inside it turned into a DualtapeError that says
+ * what to do. Compiled code needs more stack per call than the original (a
+ * recursive function compiles without the fast path's temporaries, and still
+ * needs up to about 1.5x, see bench/stack-depth.ts), so a
+ * recursion that fits when called plainly can overflow under grad. The
+ * innermost entry point converts the RangeError; outer ones pass it on.
+ */
+function stackGuarded(fc: Function, api: string): Function {
+  let g = guarded.get(fc);
+  if (g === undefined) {
+    g = function (this: unknown, ...args: unknown[]) {
+      try {
+        return fc.apply(this, args);
+      } catch (e) {
+        if (e instanceof RangeError && /call stack/i.test(e.message)) throw stackOverflow(api, fc, e);
+        throw e;
+      }
+    };
+    guarded.set(fc, g);
+  }
+  return g;
+}
+
+function stackOverflow(api: string, fc: Function, cause: RangeError): DualtapeError {
+  const name = fc.name ? `\`${fc.name}\`` : 'the function';
+  return new DualtapeError(
+    `dualtape: the call stack overflowed while ${api} ran ${name}. Differentiated code uses more stack per call ` +
+      `than the original (up to about 1.5x for a recursive function), so a recursion that runs plainly may be too ` +
+      `deep under ${api}. Fix: write the ` +
+      `recursion as a loop (or recurse on halves instead of one element at a time), or give Node a larger stack ` +
+      `(node --stack-size=N, in KiB; the default is about 984).`,
+    { cause },
+  );
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { FORWARD_CHUNK, chunkWidth, grad } from './api.js';
 import { compiledOrThrow, describe, isDifferentiable, leavesOf } from './args.js';
-import { originalOf } from './registry.js';
+import { compiledVersion, originalOf } from './registry.js';
 import { lastTapeStats } from './stats.js';
 import type { ArgIndex } from './transforms.js';
 
@@ -121,7 +121,8 @@ export function compareModes(f: (...args: unknown[]) => number, args: unknown[],
   const forwardPasses = Math.max(1, Math.ceil(inputs / width));
   // The user's function as written: the plugin keeps a copy of an inline closure for this.
   const plain = originalOf(f);
-  const plainIsOriginal = plain !== fc;
+  // The user's own code runs unless f is compiled in place with no copy kept (compiledOrThrow may wrap fc, so compare with f).
+  const plainIsOriginal = plain !== f || compiledVersion(f) !== f;
 
   // Samples of the three taken in turn, so that a change in the machine's load affects all alike.
   const timers = [sampler(() => plain(...args), sampleMs), sampler(() => reverse(...args), sampleMs), sampler(() => forward(...args), sampleMs)];

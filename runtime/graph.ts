@@ -295,12 +295,15 @@ function userStack(): string[] {
   if (root < 0) return [];
   // frames[0] is this function, in dualtape's own file (in a bundle, the runtime shares that file).
   const own = frames[0]?.file;
-  let top = 0;
-  while (top < root && (frames[top]!.file === own || RUNTIME_FILE.test(frames[top]!.file))) top++;
-  return frames.slice(top, root).map((f) => `${displayName(f.fn)}@${f.pos}`);
+  // The runtime's frames (the innermost ones, and wrappers between the user's outermost frame and
+  // the recorder, such as the entry point's stack guard) are not the user's.
+  return frames
+    .slice(0, root)
+    .filter((f) => f.file !== own && !RUNTIME_FILE.test(f.file))
+    .map((f) => `${displayName(f.fn)}@${f.pos}`);
 }
 
-const RUNTIME_FILE = /dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api|graph|args|custom|checkpoint|transforms)\.[jt]s/;
+const RUNTIME_FILE = /dualtape[\\/](?:dist[\\/])?runtime[\\/]|[\\/]runtime[\\/](?:active|engine|ops|api|graph|args|custom|checkpoint|transforms|natives|typed|registry|tangent|copies)\.[jt]s/;
 
 /** V8 (`    at fn (file:1:2)`) and Firefox/Safari (`fn@file:1:2`) stack lines. */
 function parseFrame(line: string): { fn: string; file: string; pos: string } | undefined {

@@ -7,7 +7,7 @@ import { Active, Dual, ReverseTrace, TapeVar, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
 import * as E from './engine.js';
-import { callable, compiled, register } from './registry.js';
+import { callable, compiled, methodOf, receiverOf, register, registerMethods, unboundMethod } from './registry.js';
 
 export {
   add, sub, mul, div, mod, pow, neg, atan2,
@@ -15,7 +15,7 @@ export {
   sinh, cosh, tanh, asinh, acosh, atanh, abs, fround, hypot, max, min,
   floor, ceil, round, trunc, sign,
 } from './engine.js';
-export { value, callable, compiled, register };
+export { value, callable, compiled, methodOf, receiverOf, register, registerMethods, unboundMethod };
 export { truthy, number, parsed, search, method, newKeyed, size, predicateArg } from './natives.js';
 export { isView, isArray } from './typed.js';
 

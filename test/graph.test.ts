@@ -20,7 +20,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DualtapeError, checkpoint, customDerivative, grad, graph, graphToDot, graphToJSON, graphToMermaid, graphToSVG } from 'dualtape';
 import type { Graph } from 'dualtape';
-import { argsAt, flatGrad, programArb, renderModule } from './helpers/programs.js';
+import { EXT_FILE, EXT_MODULE, argsAt, flatGrad, programArb, renderModule } from './helpers/programs.js';
 
 // ---------------------------------------------------------------------------
 // Independent checks
@@ -381,6 +381,8 @@ describe('exports', () => {
 
 const genDir = fileURLToPath(new URL(`./.gen/graph-${process.pid}/`, import.meta.url));
 mkdirSync(genDir, { recursive: true });
+// Generated programs may import helpers marked 'use differentiable' from './ext'.
+writeFileSync(`${genDir}${EXT_FILE}`, EXT_MODULE);
 afterAll(() => rmSync(genDir, { recursive: true, force: true }));
 
 interface GraphModule {

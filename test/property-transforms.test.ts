@@ -26,10 +26,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { assertEachSeed, seededParams } from './helpers/seeds.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { programArb, renderModule } from './helpers/programs.js';
+import { EXT_FILE, EXT_MODULE } from './helpers/programs.js';
 import type { ProgramAst } from './helpers/programs.js';
 
 // ---------------------------------------------------------------------------
@@ -38,6 +40,8 @@ import type { ProgramAst } from './helpers/programs.js';
 
 const genDir = fileURLToPath(new URL(`./.gen/property-transforms-${process.pid}/`, import.meta.url));
 mkdirSync(genDir, { recursive: true });
+// The imported 'use differentiable' helpers generated programs use (test/helpers/programs.ts).
+writeFileSync(`${genDir}${EXT_FILE}`, EXT_MODULE);
 afterAll(() => rmSync(genDir, { recursive: true, force: true }));
 
 type Matrix = number[][];
@@ -150,11 +154,8 @@ const point = fc.array(coord, { minLength: 4, maxLength: 4 });
 
 const NUM_RUNS = Number(process.env.PROPERTY_TRANSFORMS_RUNS ?? 15);
 // CI runs a fixed seed (a red CI must mean a change broke something); local runs explore new ones.
-const SEED = process.env.PROPERTY_SEED ?? (process.env.CI ? '20261127' : undefined);
-const params = (seedOffset: number): { numRuns: number; seed?: number } => ({
-  numRuns: NUM_RUNS,
-  ...(SEED !== undefined ? { seed: Number(SEED) + seedOffset } : {}),
-});
+// CI runs three fixed seeds, local runs a new one; PROPERTY_SEED=a,b,c overrides (test/helpers/seeds.ts).
+const params = (seedOffset: number) => seededParams(NUM_RUNS, seedOffset);
 
 // ---------------------------------------------------------------------------
 // Comparisons
@@ -193,7 +194,7 @@ function checkShape(p: VectorProgram, x: readonly number[], label: string, J: un
 
 describe('random vector-valued programs compiled by the plugin', () => {
   it('(1) jacobian: forward == reverse == auto', { timeout: 120_000 }, async () => {
-    await fc.assert(
+    await assertEachSeed(
       fc.asyncProperty(vectorProgramArb, point, async (p, pt) => {
         const m = await load(p);
         const x = pt.slice(0, p.n);
@@ -222,7 +223,7 @@ describe('random vector-valued programs compiled by the plugin', () => {
 
   it('(2) hvp(f)(x, v) == hessian(f)(x) · v', { timeout: 120_000 }, async () => {
     const stats = { points: 0, checked: 0, notFinite: 0 };
-    await fc.assert(
+    await assertEachSeed(
       fc.asyncProperty(vectorProgramArb, point, point, async (p, pt, dir) => {
         const m = await load(p);
         const x = pt.slice(0, p.n);
@@ -256,7 +257,7 @@ describe('random vector-valued programs compiled by the plugin', () => {
   });
 
   it('(3) vjp pullback of a one-hot == the matching Jacobian row', { timeout: 120_000 }, async () => {
-    await fc.assert(
+    await assertEachSeed(
       fc.asyncProperty(vectorProgramArb, point, async (p, pt) => {
         const m = await load(p);
         const x = pt.slice(0, p.n);

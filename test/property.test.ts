@@ -40,10 +40,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { assertEachSeed, seededParams } from './helpers/seeds.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { argnumsOf, argsAt, flatGrad, programArb, renderModule } from './helpers/programs.js';
+import { EXT_FILE, EXT_MODULE } from './helpers/programs.js';
 import type { RenderedProgram } from './helpers/programs.js';
 
 // ---------------------------------------------------------------------------
@@ -52,6 +54,8 @@ import type { RenderedProgram } from './helpers/programs.js';
 
 const genDir = fileURLToPath(new URL(`./.gen/property-${process.pid}/`, import.meta.url));
 mkdirSync(genDir, { recursive: true });
+// The imported 'use differentiable' helpers generated programs use (test/helpers/programs.ts).
+writeFileSync(`${genDir}${EXT_FILE}`, EXT_MODULE);
 afterAll(() => rmSync(genDir, { recursive: true, force: true }));
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -151,11 +155,8 @@ function nestedRounding(p: RenderedProgram, m: Compiled, pt: readonly number[], 
 
 const NUM_RUNS = Number(process.env.PROPERTY_RUNS ?? 60);
 // CI runs a fixed seed (a red CI must mean a change broke something); local runs explore new ones.
-const SEED = process.env.PROPERTY_SEED ?? (process.env.CI ? '20261127' : undefined);
-const params = (seedOffset: number): { numRuns: number; seed?: number } => ({
-  numRuns: NUM_RUNS,
-  ...(SEED !== undefined ? { seed: Number(SEED) + seedOffset } : {}),
-});
+// CI runs three fixed seeds, local runs a new one; PROPERTY_SEED=a,b,c overrides (test/helpers/seeds.ts).
+const params = (seedOffset: number) => seededParams(NUM_RUNS, seedOffset);
 
 // ---------------------------------------------------------------------------
 // Properties
@@ -163,7 +164,7 @@ const params = (seedOffset: number): { numRuns: number; seed?: number } => ({
 
 describe('random programs compiled by the plugin', () => {
   it('(1) the primal value is exactly the original function\'s', { timeout: 600_000 }, async () => {
-    await fc.assert(
+    await assertEachSeed(
       fc.asyncProperty(anyProgram, points, async (p, pts) => {
         const m = await load(p);
         for (const pt of pts) {
@@ -186,7 +187,7 @@ describe('random programs compiled by the plugin', () => {
 
   it('(2) forward and reverse gradients agree', { timeout: 600_000 }, async () => {
     const stats = { points: 0, outsideDomain: 0 };
-    await fc.assert(
+    await assertEachSeed(
       fc.asyncProperty(anyProgram, points, async (p, pts) => {
         const m = await load(p);
         for (const pt of pts) {
@@ -234,7 +235,7 @@ describe('random programs compiled by the plugin', () => {
 
   it('(3) gradients agree with finite differences away from kinks', { timeout: 600_000 }, async () => {
     const stats: FdStats = { attempted: 0, checked: 0, checkedNonSmooth: 0, kink: 0, notFinite: 0, noisy: 0, notConverged: 0 };
-    await fc.assert(
+    await assertEachSeed(
       fc.asyncProperty(fc.oneof(smoothProgram, anyProgram), points, async (p, pts) => {
         const m = await load(p);
         for (const pt of pts) fdCheck(p, m, pt, stats);

@@ -681,7 +681,7 @@ describe('two copies of dualtape (a library with its own copy)', () => {
 
     const r = run(dir, ['main.mjs']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('which the dualtape Babel plugin did not compile');
+    expect(r.stderr).toContain('the dualtape Babel plugin did not compile');
     expect(r.stderr).toContain('Note: 2 copies of dualtape are loaded (0.1.0 at file://');
     expect(r.stderr).toContain(`${join(dir, 'node_modules/mylib/node_modules/dualtape')}`);
     expect(r.stderr).toContain(`${join(ws.root, 'node_modules/dualtape')}`);
@@ -701,7 +701,7 @@ describe('two copies of dualtape (a library with its own copy)', () => {
     });
     const r = run(dir, ['main.mjs']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('which the dualtape Babel plugin did not compile');
+    expect(r.stderr).toContain('the dualtape Babel plugin did not compile');
     expect(r.stderr).not.toContain('copies of dualtape');
   });
 });

@@ -75,7 +75,44 @@ export type Expr =
   | { k: 'dgrad'; h: number; a: Expr; b: Expr; d: number; fwd: boolean }
   | { k: 'fold'; arr: number[]; body: Expr; init: number }
   | { k: 'mapred'; arr: number[]; body: Expr; op: '+' | '*' }
-  | { k: 'maph'; arr: number[]; h: number };
+  | { k: 'maph'; arr: number[]; h: number }
+  | { k: 'hval'; h: number; a: Expr; b: Expr; d: number; how: HelperValueCall }
+  | { k: 'ext'; which: 0 | 1; use: ExtUse; a: Expr; b: Expr; arr: number[] };
+
+/**
+ * A helper called through a function value: `h.call(null, …)`, `h.apply(null,
+ * […])`, `h.bind(null)(…)`, `[h][0](…)`, `({ f: h }).f(…)`, `h?.(…)`, or
+ * looked up in a Map keyed by the function (`new Map([[h, 2]]).get(h) * …`,
+ * which must see the function itself, not its compiled twin).
+ */
+export type HelperValueCall = 'call' | 'apply' | 'bind' | 'array' | 'object' | 'optional' | 'mapKey';
+
+/**
+ * A module of helpers marked 'use differentiable' that generated programs
+ * import (`import { ext0, ext1, extObj, ExtLayer } from './ext'`): a
+ * declaration, an arrow, an object-literal method and a class method, all
+ * smooth. Test files write it as `ext.ts` next to the generated modules
+ * (EXT_FILE). Plain and probe copies call the same functions: a plain call of
+ * a marked function runs it as written.
+ */
+export const EXT_FILE = 'ext.ts';
+export const EXT_MODULE = `'use differentiable';
+export function ext0(u: number, v: number): number { return Math.tanh(u) * v + u; }
+export const ext1 = (u: number, v: number): number => Math.sin(u * v) + 0.5 * u;
+export const extObj = {
+  k: 1.5,
+  scale(u: number, v: number): number { return this.k * u + Math.atan(v); },
+};
+export class ExtLayer {
+  constructor(readonly w: number) {}
+  apply(u: number, v: number): number { return this.w * Math.cos(u) + v * v; }
+}
+export const extLayer = new ExtLayer(0.75);
+`;
+const EXT_IMPORT = `import { ext0, ext1, extLayer, extObj } from './ext';`;
+export type ExtUse = 'call' | 'map' | 'value' | 'bind' | 'method' | 'classMethod' | 'methodValue';
+const EXT_USES: ExtUse[] = ['call', 'map', 'value', 'bind', 'method', 'classMethod', 'methodValue'];
+const HELPER_VALUE_CALLS: HelperValueCall[] = ['call', 'apply', 'bind', 'array', 'object', 'optional', 'mapKey'];
 
 export interface Cmp {
   op: '<' | '<=' | '>' | '>=';
@@ -176,6 +213,8 @@ export function programArb(opts: ProgramArbOptions = {}): fc.Arbitrary<ProgramAs
       [fc.record({ k: c('fold'), arr: arrRefs, body: e, init: fc.constantFrom(0, 1, 0.5) }), 1],
       [fc.record({ k: c('mapred'), arr: arrRefs, body: e, op: fc.constantFrom('+' as const, '*' as const) }), 1],
       [fc.record({ k: c('maph'), arr: arrRefs, h: idx }), 1],
+      [fc.record({ k: c('hval'), h: idx, a: e, b: e, d: depth, how: fc.constantFrom(...HELPER_VALUE_CALLS) }), 1],
+      [fc.record({ k: c('ext'), which: fc.constantFrom(0 as const, 1 as const), use: fc.constantFrom(...EXT_USES), a: e, b: e, arr: arrRefs }), 1],
     ];
     if (nested) smooth.push([fc.record({ k: c('dgrad'), h: idx, a: e, b: e, d: depth, fwd: fc.boolean() }), 1]);
     const kinky: [fc.Arbitrary<Expr>, number][] = allowKinks
@@ -431,6 +470,40 @@ function renderNode(e: Expr, c: Ctx): string {
       const h = pick(c.helpers, e.h);
       if (!h) return `(${r(e.a)})`;
       return `${h.name}(${callArgs(h, r(e.a), () => r(e.b), e.d)})`;
+    }
+    case 'hval': {
+      const h = pick(c.helpers, e.h);
+      if (!h) return `(${r(e.a)})`;
+      const args = callArgs(h, r(e.a), () => r(e.b), e.d);
+      switch (e.how) {
+        case 'call': return `${h.name}.call(null, ${args})`;
+        case 'apply': return `${h.name}.apply(null, [${args}])`;
+        case 'bind': return `${h.name}.bind(null)(${args})`;
+        case 'array': return `[${h.name}][0]!(${args})`;
+        case 'object': return `({ fn: ${h.name} }).fn(${args})`;
+        case 'optional': return `${h.name}?.(${args})`;
+        case 'mapKey': return `(new Map<unknown, number>([[${h.name}, 2]]).get(${h.name}) ?? 0) * ${h.name}(${args})`;
+      }
+    }
+    case 'ext': {
+      // An imported 'use differentiable' helper, called or used as a value.
+      const f = e.which === 0 ? 'ext0' : 'ext1';
+      const a = r(e.a);
+      switch (e.use) {
+        case 'call': return `${f}(${a}, ${r(e.b)})`;
+        case 'value': { const g = c.fresh('g'); return `((${g}: typeof ${f}) => ${g}(${a}, ${r(e.b)}))(${f})`; }
+        case 'bind': return `${f}.bind(null, ${a})(${r(e.b)})`;
+        case 'method': return `extObj.scale(${a}, ${r(e.b)})`;
+        case 'classMethod': return `extLayer.apply(${a}, ${r(e.b)})`;
+        case 'methodValue': return `[extObj.scale][0]!.call(extObj, ${a}, ${r(e.b)})`;
+        case 'map': {
+          const arr = arraySource(e.arr, c).name;
+          const p = c.fresh('p');
+          const q = c.fresh('q');
+          // map passes (element, index, array): the index is the helper's second number.
+          return `${arr}.map(${f}).reduce((${p}, ${q}) => ${p} + ${q}, 0)`;
+        }
+      }
     }
     case 'dgrad': {
       // A nested derivative: d/du of a helper, taken inside the differentiated code.
@@ -743,7 +816,7 @@ export function renderModule(ast: ProgramAst): RenderedProgram {
   const arrowOf = (mode: Mode) => `(${paramList}): number => ${fnBody(mode)}`;
   const declOf = (name: string, mode: Mode) => `function ${name}(${paramList}): number ${fnBody(mode)}`;
 
-  const out: string[] = [`import { grad, stopGradient, valueAndGrad } from 'dualtape';`, ''];
+  const out: string[] = [`import { grad, stopGradient, valueAndGrad } from 'dualtape';`, EXT_IMPORT, ''];
   const shown: string[] = [];
   const adHelpers = helpersFor('ad');
   shown.push(...adHelpers);
