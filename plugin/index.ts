@@ -12,6 +12,7 @@ import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
 import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
+import { planTangents } from './tangent/index.js';
 
 export interface DualtapeBabelOptions {
   /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
@@ -22,6 +23,12 @@ export interface DualtapeBabelOptions {
    * runtime call per operation (smaller output, slower).
    */
   fastPath?: boolean;
+  /**
+   * Generated forward-mode code (default true): a tangent version of each
+   * compiled function that forward mode runs on plain numbers (see
+   * plugin/tangent/). False leaves forward mode on the Dual runtime.
+   */
+  tangent?: boolean;
 }
 
 const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPass> => {
@@ -63,6 +70,12 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     }
     // New declarations must be known to the scope before the rewrite looks names up.
     program.scope.crawl();
+    // Tangent code is made from the original source, before the rewrite changes inline functions.
+    const inlineRoots = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
+    const tangents = options.tangent === false ? undefined
+      : planTangents(ctx, [...roots.named.keys()].flatMap((b) => { const tw = ctx.twinOf(b); return tw ? [[b, tw.name] as [typeof b, string]] : []; }), inlineRoots);
+    tangents?.insertNamed();
+    program.scope.crawl();
 
     for (const [fn, strict] of twins) compileFunction(fn, ctx, strict);
     for (const fn of anonymous) compileFunction(fn, ctx, true);
@@ -88,9 +101,11 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     for (const fn of inline) {
       const bad = findUnsupported(fn);
       if (bad) throw bad.path.buildCodeFrameError(bad.message);
+      const original = fn.node;
       compileFunction(fn, ctx, true);
       ctx.done.add(fn.node);
-      fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]));
+      const call = t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]);
+      fn.replaceWith(tangents?.wrapInline(original, call) ?? call);
     }
     // The directive has done its job; left in, bundlers warn about an unknown module-level directive.
     program.traverse({

@@ -8,6 +8,7 @@ import { reverseSweep } from './engine.js';
 import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, setOwn, shapeLike } from './args.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
+import { forwardWithTangentCode } from './tangent.js';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -244,6 +245,9 @@ export function tangentOf(x: unknown, trace: ForwardTrace, c: number): Num {
 export const FORWARD_CHUNK = 32;
 
 function runForward(fc: Function, self: unknown, args: unknown[], which: number[], api: string, chunk: number): [Num, unknown[]] {
+  // Generated tangent code (plugin/tangent/), when the plugin made some and every argument is plain.
+  const generated = forwardWithTangentCode(fc, self, args, which, chunk);
+  if (generated !== undefined) return generated;
   // Count the leaves; then run passes seeding them in turn.
   let total = 0;
   let plain = true;

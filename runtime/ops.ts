@@ -293,3 +293,6 @@ export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown 
   }
   return t === 0 ? z : new Dual(z, t, T as never);
 }
+
+// Generated forward-mode code (plugin/tangent/) calls these.
+export { registerTangent, tangentOut, tangentPartial2, tangentPartialN, tangentZeros, tangentZerosLike } from './tangent.js';

@@ -36,7 +36,7 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const OVERWRITE = process.env.OVERWRITE === 'true';
 
 interface FixtureOptions {
-  pluginOptions?: { runtime?: string; fastPath?: boolean };
+  pluginOptions?: { runtime?: string; fastPath?: boolean; tangent?: boolean };
   throws?: string;
   line?: number;
   [babelOption: string]: unknown;
