@@ -22,6 +22,7 @@
  */
 import { tracesOpen } from './active.js';
 import type { Kernel, Num } from './core-types.js';
+import { compiledVersion } from './registry.js';
 import { binaryRules, variadicRules } from './rules.js';
 
 /** Per parameter: 'n' a number, 'a' a flat array of numbers, 'd' data (never differentiated). */
@@ -56,6 +57,11 @@ export function registerTangent<F extends Function>(fn: F, scalar: Function, chu
     written: written.split('').map((c) => c === '1'),
   });
   return fn;
+}
+
+/** Did the plugin make tangent code for `f` (or its compiled version)? For tests and diagnostics. */
+export function hasTangentCode(f: Function): boolean {
+  return table.has(compiledVersion(f) ?? f);
 }
 
 /** The tangent code of `fc`, if any and if it is switched on. */
