@@ -8,7 +8,7 @@ import { reverseSweep } from './engine.js';
 import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, setOwn, shapeLike } from './args.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
-import { forwardWithTangentCode } from './tangent.js';
+import { forwardScalar, forwardWithTangentCode } from './tangent.js';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -161,6 +161,11 @@ function prepare(f: Fn<unknown[]>, opts: GradOptions, api: string): Runner {
     }
   }
   return (self, args) => {
+    // One number in, forward mode: straight to the generated code when there is some.
+    if (mode === 'forward' && argnums === undefined && args.length === 1 && typeof args[0] === 'number') {
+      const done = forwardScalar(fc, self, args[0]);
+      if (done !== undefined) return done;
+    }
     const which: number[] =
       argnums === undefined ? args.map((_, k) => k) : typeof argnums === 'number' ? [argnums] : [...argnums];
     for (const k of which) {

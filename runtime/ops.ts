@@ -295,4 +295,6 @@ export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown 
 }
 
 // Generated forward-mode code (plugin/tangent/) calls these.
-export { registerTangent, tangentOut, tangentPartial2, tangentPartialN, tangentZeros, tangentZerosLike } from './tangent.js';
+export { registerTangent, tangentLanes, tangentOut, tangentPartial2, tangentPartialN, tangentZeros, tangentZerosLike } from './tangent.js';
+// Switching the generated code off and asking whether it exists (tests, benchmarks; not for users).
+export { hasTangentCode, setTangentTier } from './tangent.js';

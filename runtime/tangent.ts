@@ -6,8 +6,8 @@
  *
  *   scalar(x, x_t, y, y_t, ...)      one direction: tangents are numbers
  *                                    (arrays of numbers for array arguments)
- *   chunk(W, x, x_t, y, y_t, ...)    W directions: a tangent is a Float64Array
- *                                    of W lanes (arrays of them for arrays)
+ *   chunk(W, x, x_t, y, y_t, ...)    W directions: a tangent is an array of
+ *                                    W lanes (arrays of them for arrays)
  *
  * Both return the function's value and leave the result's tangent in
  * `tangentOut.t` (undefined: the result carries no tangent). Element tangents
@@ -50,6 +50,7 @@ export function setTangentTier(on: boolean): void {
 
 /** Registers the tangent code of compiled function `fn`; returns `fn`. `kinds`: one letter per parameter. */
 export function registerTangent<F extends Function>(fn: F, scalar: Function, chunk: Function, kinds: string, written: string): F {
+  lastFn = undefined;
   table.set(fn, {
     scalar,
     chunk,
@@ -64,9 +65,35 @@ export function hasTangentCode(f: Function): boolean {
   return table.has(compiledVersion(f) ?? f);
 }
 
-/** The tangent code of `fc`, if any and if it is switched on. */
+let lastFn: Function | undefined;
+let lastCode: TangentCode | undefined;
+
+/** The tangent code of `fc`, if any and if it is switched on (the last lookup is remembered: grad in a loop). */
 export function tangentCodeOf(fc: Function): TangentCode | undefined {
-  return enabled ? table.get(fc) : undefined;
+  if (!enabled) return undefined;
+  if (fc !== lastFn) {
+    lastFn = fc;
+    lastCode = table.get(fc);
+  }
+  return lastCode;
+}
+
+/** `fn.apply(self, args)` without apply's cost for the common short argument lists. */
+function invoke(fn: Function, self: unknown, a: unknown[]): unknown {
+  switch (a.length) {
+    case 2:
+      return fn.call(self, a[0], a[1]);
+    case 3:
+      return fn.call(self, a[0], a[1], a[2]);
+    case 4:
+      return fn.call(self, a[0], a[1], a[2], a[3]);
+    case 5:
+      return fn.call(self, a[0], a[1], a[2], a[3], a[4]);
+    case 6:
+      return fn.call(self, a[0], a[1], a[2], a[3], a[4], a[5]);
+    default:
+      return fn.apply(self, a);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -104,12 +131,25 @@ export function tangentPartialN(name: 'max' | 'min' | 'hypot', xs: number[], z: 
   return variadicRules[name].d(plain, xs, z) as number[];
 }
 
-const zeroLanes = new Map<number, Float64Array>();
+/**
+ * Lanes are plain arrays of doubles: allocating a small Float64Array costs
+ * far more in V8 than copying a slice of a packed double array.
+ */
+const DOUBLE_ZEROS: number[] = [];
+for (let c = 0; c < 256; c++) DOUBLE_ZEROS.push(0.5);
+for (let c = 0; c < 256; c++) DOUBLE_ZEROS[c] = 0;
+
+/** W fresh zero lanes. */
+export function tangentLanes(W: number): number[] {
+  return DOUBLE_ZEROS.slice(0, W);
+}
+
+const zeroLanes = new Map<number, number[]>();
 
 /** A zero tangent of W lanes, shared (tangent code never writes into an element's lanes). */
-export function tangentZeros(W: number): Float64Array {
+export function tangentZeros(W: number): number[] {
   let z = zeroLanes.get(W);
-  if (z === undefined) zeroLanes.set(W, (z = new Float64Array(W)));
+  if (z === undefined) zeroLanes.set(W, (z = tangentLanes(W)));
   return z;
 }
 
@@ -176,89 +216,135 @@ export function forwardWithTangentCode(
 ): [number, unknown[]] | undefined {
   const code = tangentCodeOf(fc);
   if (code === undefined || !applicable(code, args, which)) return undefined;
-  const nk = code.kinds.length;
-  const differentiated = new Array<boolean>(nk).fill(false);
   let total = 0;
-  for (const k of which) {
-    if (k < nk) differentiated[k] = true;
-    const a = args[k];
-    total += typeof a === 'number' ? 1 : (a as ArrayLike<number>).length;
+  for (let w = 0; w < which.length; w++) {
+    const a = args[which[w]!] as number | ArrayLike<number>;
+    total += typeof a === 'number' ? 1 : a.length;
+  }
+  return total <= 1 ? scalarPass(code, self, args, which, total) : chunkedPasses(code, self, args, which, total, chunk);
+}
+
+/**
+ * The common case without any allocation but the result: `grad(f, { mode:
+ * 'forward' })(x)` for a function of one number. Undefined when it does not apply.
+ */
+export function forwardScalar(fc: Function, self: unknown, x: number): [number, number] | undefined {
+  const code = tangentCodeOf(fc);
+  if (code === undefined || code.kinds.length !== 1 || code.kinds[0] !== 'n' || tracesOpen() !== 0) return undefined;
+  tangentOut.t = undefined;
+  const val = code.scalar.call(self, x, 1) as unknown;
+  const t = tangentOut.t;
+  tangentOut.t = undefined;
+  if (typeof val !== 'number') return undefined;
+  return [val, typeof t === 'number' ? t + 0 : 0];
+}
+
+/** A zero gradient shaped like argument `a` (a Float64Array for a typed array). */
+function zeroGrad(a: unknown): unknown {
+  if (typeof a === 'number') return 0;
+  const n = (a as ArrayLike<number>).length;
+  return a instanceof Float64Array || a instanceof Float32Array ? new Float64Array(n) : new Array<number>(n).fill(0);
+}
+
+/** One input leaf (or none): one pass of the scalar variant. */
+function scalarPass(code: TangentCode, self: unknown, args: readonly unknown[], which: readonly number[], total: number): [number, unknown[]] | undefined {
+  const kinds = code.kinds;
+  const nk = kinds.length;
+  // The argument holding the one leaf.
+  let seeded = -1;
+  if (total === 1) {
+    for (let w = 0; w < which.length && seeded < 0; w++) {
+      const a = args[which[w]!] as number | ArrayLike<number>;
+      if (typeof a === 'number' || a.length === 1) seeded = which[w]!;
+    }
   }
   const callArgs = new Array<unknown>(2 * nk);
-  const grads: unknown[] = which.map((k) => {
-    const a = args[k] as number | ArrayLike<number>;
-    return typeof a === 'number' ? 0 : a instanceof Float64Array || a instanceof Float32Array ? new Float64Array(a.length) : new Array<number>(a.length);
-  });
-  const put = (n: number, t: number) => {
-    // Leaf n (counted over `which` in order) gets tangent t.
-    for (let w = 0; w < which.length; w++) {
-      const a = args[which[w]!];
-      if (typeof a === 'number') {
-        if (n === 0) {
-          grads[w] = t;
-          return;
-        }
-        n--;
-      } else {
-        const len = (a as ArrayLike<number>).length;
-        if (n < len) {
-          (grads[w] as number[])[n] = t;
-          return;
-        }
-        n -= len;
-      }
-    }
-  };
-  if (total <= 1) {
-    // One direction (or none): the scalar variant.
-    for (let k = 0; k < nk; k++) {
-      callArgs[2 * k] = primal(code, args, k);
-      const a = args[k];
-      const seeded = differentiated[k] && total === 1;
-      callArgs[2 * k + 1] = code.kinds[k] === 'n' ? (seeded ? 1 : 0) : code.kinds[k] === 'a' ? new Array<number>((a as ArrayLike<number>).length).fill(seeded ? 1 : 0) : undefined;
-    }
-    tangentOut.t = undefined;
-    const val = code.scalar.apply(self, callArgs) as unknown;
-    const t = tangentOut.t;
-    tangentOut.t = undefined;
-    if (typeof val !== 'number') return undefined;
-    if (total === 1) put(0, typeof t === 'number' ? t + 0 : 0);
-    return [val, grads];
+  for (let k = 0; k < nk; k++) {
+    callArgs[2 * k] = code.written[k] ? (args[k] as unknown[]).slice() : args[k];
+    const kind = kinds[k];
+    const on = k === seeded ? 1 : 0;
+    callArgs[2 * k + 1] = kind === 'n' ? on : kind === 'a' ? new Array<number>((args[k] as ArrayLike<number>).length).fill(on) : undefined;
   }
+  tangentOut.t = undefined;
+  const val = invoke(code.scalar, self, callArgs);
+  const t = tangentOut.t;
+  tangentOut.t = undefined;
+  if (typeof val !== 'number') return undefined;
+  const d = typeof t === 'number' ? t + 0 : 0;
+  const grads = new Array<unknown>(which.length);
+  for (let w = 0; w < which.length; w++) {
+    const k = which[w]!;
+    const a = args[k];
+    if (k !== seeded) grads[w] = zeroGrad(a);
+    else if (typeof a === 'number') grads[w] = d;
+    else {
+      const g = zeroGrad(a) as number[];
+      g[0] = d;
+      grads[w] = g;
+    }
+  }
+  return [val, grads];
+}
+
+/** Passes of W directions of the chunked variant, leaves seeded in the order of `which`. */
+function chunkedPasses(code: TangentCode, self: unknown, args: readonly unknown[], which: readonly number[], total: number, chunk: number): [number, unknown[]] | undefined {
+  const kinds = code.kinds;
+  const nk = kinds.length;
   const W = Math.min(chunk, total);
   const zero = tangentZeros(W);
+  const flat = tangentLanes(0).concat(new Array<number>(total).fill(0));
+  const callArgs = new Array<unknown>(2 * nk + 1);
+  callArgs[0] = W;
   let val: unknown;
   for (let j = 0; j < total; j += W) {
-    // Leaves j … j + W - 1 are seeded, lane c for leaf j + c.
-    let n = 0;
-    const lanes = (): Float64Array => {
-      const c = n++ - j;
-      if (c < 0 || c >= W) return zero;
-      const s = new Float64Array(W);
-      s[c] = 1;
-      return s;
-    };
     for (let k = 0; k < nk; k++) {
-      callArgs[2 * k] = primal(code, args, k);
-      const kind = code.kinds[k];
-      callArgs[2 * k + 1] = kind === 'd' ? undefined : kind === 'n' ? zero : tangentZerosLike(args[k] as ArrayLike<number>, W);
+      callArgs[2 * k + 1] = code.written[k] ? (args[k] as unknown[]).slice() : args[k];
+      const kind = kinds[k];
+      callArgs[2 * k + 2] = kind === 'd' ? undefined : kind === 'n' ? zero : tangentZerosLike(args[k] as ArrayLike<number>, W);
     }
-    // Seeds in the order of `which` (argnums [2, 0] counts argument 2's leaves first).
-    for (const k of which) {
-      const a = args[k];
-      if (k >= nk) n += typeof a === 'number' ? 1 : (a as ArrayLike<number>).length;
-      else if (code.kinds[k] === 'n') callArgs[2 * k + 1] = lanes();
-      else callArgs[2 * k + 1] = Array.from(a as ArrayLike<number>, lanes);
+    // Leaf n gets lane n - j when that is in [0, W).
+    let n = 0;
+    for (let w = 0; w < which.length; w++) {
+      const k = which[w]!;
+      const a = args[k] as number | ArrayLike<number>;
+      if (typeof a === 'number') {
+        if (k < nk && n >= j && n < j + W) callArgs[2 * k + 2] = unit(W, n - j);
+        n++;
+      } else {
+        const len = a.length;
+        if (k < nk && n + len > j && n < j + W) {
+          const ts = callArgs[2 * k + 2] as unknown[];
+          for (let i = Math.max(0, j - n); i < len && n + i < j + W; i++) ts[i] = unit(W, n + i - j);
+        }
+        n += len;
+      }
     }
     tangentOut.t = undefined;
-    val = code.chunk.call(self, W, ...callArgs);
+    val = invoke(code.chunk, self, callArgs);
     const t = tangentOut.t as Float64Array | undefined;
     tangentOut.t = undefined;
     if (typeof val !== 'number') return undefined;
-    for (let c = 0; c < W && j + c < total; c++) put(j + c, t === undefined ? 0 : t[c]! + 0);
+    if (t !== undefined) for (let c = 0; c < W && j + c < total; c++) flat[j + c] = t[c]! + 0;
   }
-  // Arguments beyond the parameters are not read: their derivatives stay 0.
+  // Gradients in the arguments' shapes, read from `flat` in the order of `which`.
+  let n = 0;
+  const grads = new Array<unknown>(which.length);
+  for (let w = 0; w < which.length; w++) {
+    const a = args[which[w]!];
+    if (typeof a === 'number') grads[w] = flat[n++]!;
+    else {
+      const g = zeroGrad(a) as number[];
+      for (let i = 0; i < g.length; i++) g[i] = flat[n++]!;
+      grads[w] = g;
+    }
+  }
   return [val as number, grads];
+}
+
+function unit(W: number, c: number): number[] {
+  const s = tangentLanes(W);
+  s[c] = 1;
+  return s;
 }
 
 /** Output tangents of a plain output: numbers (0 when the code left none) in the output's shape. */
@@ -292,7 +378,7 @@ export function jvpWithTangentCode(fc: Function, primals: readonly unknown[], ta
     callArgs[2 * k + 1] = kind === 'n' ? t : kind === 'a' ? Array.from(t as ArrayLike<number>) : undefined;
   }
   tangentOut.t = undefined;
-  const out = code.scalar(...callArgs) as unknown;
+  const out = invoke(code.scalar, undefined, callArgs);
   const t = tangentOut.t;
   tangentOut.t = undefined;
   const tangent = outputTangent(out, t);
@@ -326,12 +412,9 @@ export function jacobianWithTangentCode(fc: Function, args: readonly unknown[], 
   let nOut = -1;
   for (let j = 0; j < nIn; j += W) {
     let n = 0;
-    const lanes = (): Float64Array => {
+    const lanes = (): number[] => {
       const c = n++ - j;
-      if (c < 0 || c >= W) return zero;
-      const s = new Float64Array(W);
-      s[c] = 1;
-      return s;
+      return c < 0 || c >= W ? zero : unit(W, c);
     };
     const callArgs = new Array<unknown>(2 * nk);
     for (let k = 0; k < nk; k++) {
@@ -339,7 +422,7 @@ export function jacobianWithTangentCode(fc: Function, args: readonly unknown[], 
       callArgs[2 * k + 1] = code.kinds[k] === 'n' ? lanes() : Array.from(args[k] as ArrayLike<number>, lanes);
     }
     tangentOut.t = undefined;
-    const out = code.chunk(W, ...callArgs) as unknown;
+    const out = invoke(code.chunk, undefined, [W, ...callArgs]);
     const t = tangentOut.t;
     tangentOut.t = undefined;
     if (!isPlainOutput(out)) return undefined;

@@ -108,6 +108,9 @@ export class Analysis {
       let asObject = false;
       for (const ref of b.referencePaths) {
         const parent = ref.parentPath!;
+        // `const { xs, ys } = data`, `for (const k in data)`: an object.
+        if ((parent.isVariableDeclarator() && t.isObjectPattern(parent.node.id) && parent.node.init === ref.node) ||
+            (parent.isForInStatement() && parent.node.right === ref.node)) asObject = true;
         if (parent.isMemberExpression() && parent.node.object === ref.node) {
           if (parent.node.computed) {
             indexed = true;

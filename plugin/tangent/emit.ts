@@ -8,8 +8,8 @@
  * runtime's zero convention: a term whose tangent or partial is 0 is 0, even
  * against an infinite or NaN factor.
  *
- * mode 'scalar': tangents are numbers. mode 'chunk': a tangent is a
- * Float64Array of W lanes, one per direction, and each tangent statement is
+ * mode 'scalar': tangents are numbers. mode 'chunk': a tangent is an
+ * array of W lanes, one per direction, and each tangent statement is
  * one loop over the lanes.
  */
 import type { NodePath } from '@babel/traverse';
@@ -93,7 +93,7 @@ export class Emitter {
   }
 
   private newLanes(): Expr {
-    return this.t.newExpression(this.id('Float64Array'), [this.t.cloneNode(this.W)]);
+    return this.t.callExpression(this.env.helper('tangentLanes'), [this.t.cloneNode(this.W)]);
   }
 
   private zeroTan(): Expr {
@@ -362,8 +362,28 @@ export class Emitter {
     return out;
   }
 
+  /** Lanes nobody writes into later: an element's, the zero, a parameter's or a once-assigned local's. */
+  private readonly stableNames = new Set<string>();
+
+  private stable(tan: Expr): boolean {
+    const t = this.t;
+    if (t.isMemberExpression(tan) || t.isLogicalExpression(tan)) return true; // an element's lanes
+    if (!t.isIdentifier(tan)) return false;
+    if (tan.name === this.zero.name || this.stableNames.has(tan.name)) return true;
+    for (const [b, name] of this.tanNames) {
+      if (name === tan.name) return this.once(b) || (b.kind === 'param' && !this.an.reassigned.has(b));
+    }
+    return false;
+  }
+
+  /** A local assigned only where it is declared. */
+  private once(b: Binding): boolean {
+    return b.kind !== 'param' && b.constantViolations.length === 0;
+  }
+
   private clearTan(b: Binding): Stmt {
     const t = this.t;
+    if (this.chunk && this.once(b)) return t.expressionStatement(t.assignmentExpression('=', this.tanOf(b), t.cloneNode(this.zero)));
     return this.chunk
       ? t.expressionStatement(t.callExpression(t.memberExpression(this.tanOf(b), t.identifier('fill')), [t.numericLiteral(0)]))
       : t.expressionStatement(t.assignmentExpression('=', this.tanOf(b), t.numericLiteral(0)));
@@ -405,12 +425,37 @@ export class Emitter {
     ];
   }
 
-  /** v_t = tan (chunk: copied lane by lane into v's own lanes). */
+  /**
+   * v_t = tan (chunk: copied lane by lane into v's own lanes, except for a
+   * variable assigned once, which may share the lanes it is given: nothing
+   * writes into lanes but an assignment to their owner).
+   */
   private copyTan(b: Binding, tan: Expr | null): Stmt {
     const t = this.t;
     if (tan === null) return this.clearTan(b);
-    if (this.chunk) return t.expressionStatement(t.callExpression(t.memberExpression(this.tanOf(b), t.identifier('set')), [tan]));
+    if (this.chunk && this.once(b) && this.stable(tan)) return t.expressionStatement(t.assignmentExpression('=', this.tanOf(b), tan));
+    if (this.chunk) return this.copyLanes(this.tanOf(b), tan);
     return t.expressionStatement(t.assignmentExpression('=', this.tanOf(b), tan));
+  }
+
+  /** dst[c] = src[c] for every lane (a loop: TypedArray.prototype.set costs more for a few lanes). */
+  private copyLanes(dst: Expr, src: Expr): Stmt {
+    const t = this.t;
+    const c = t.identifier(this.lane);
+    let from = src;
+    const pre: Stmt[] = [];
+    if (!t.isIdentifier(src)) {
+      const name = this.env.fresh('l_t');
+      pre.push(t.variableDeclaration('const', [t.variableDeclarator(t.identifier(name), src)]));
+      from = t.identifier(name);
+    }
+    const loop = t.forStatement(
+      t.variableDeclaration('let', [t.variableDeclarator(t.cloneNode(c), t.numericLiteral(0))]),
+      t.binaryExpression('<', t.cloneNode(c), t.cloneNode(this.W)),
+      t.updateExpression('++', t.cloneNode(c)),
+      t.expressionStatement(t.assignmentExpression('=', t.memberExpression(t.cloneNode(dst), t.cloneNode(c), true), t.memberExpression(t.cloneNode(from), t.cloneNode(c), true))),
+    );
+    return pre.length === 0 ? loop : t.blockStatement([...pre, loop]);
   }
 
   private returnStmt(arg: NodePath<Expr> | null): Stmt[] {
@@ -726,7 +771,7 @@ export class Emitter {
     const r = this.finish(this.build(q), out, this.chunk ? tan : undefined);
     if (this.chunk) {
       if (r.tan === null) out.push(t.expressionStatement(t.callExpression(t.memberExpression(t.cloneNode(tan), t.identifier('fill')), [t.numericLiteral(0)])));
-      else if (!(t.isIdentifier(r.tan) && r.tan.name === tan.name)) out.push(t.expressionStatement(t.callExpression(t.memberExpression(t.cloneNode(tan), t.identifier('set')), [r.tan])));
+      else if (!(t.isIdentifier(r.tan) && r.tan.name === tan.name)) out.push(this.copyLanes(t.cloneNode(tan), r.tan));
     } else out.push(t.expressionStatement(t.assignmentExpression('=', t.cloneNode(tan), r.tan ?? t.numericLiteral(0))));
     out.push(t.expressionStatement(t.assignmentExpression('=', t.cloneNode(v), r.val)));
   }
@@ -804,7 +849,11 @@ export class Emitter {
       let val = r.val;
       let tan = r.tan;
       if (!allPure) val = this.temp(val, out, 'l');
-      if (tan !== null && !t.isIdentifier(tan)) tan = this.temp(tan, out, 'l_t') as Expr;
+      if (tan !== null && !t.isIdentifier(tan)) {
+        const element = t.isMemberExpression(tan) || t.isLogicalExpression(tan);
+        tan = this.temp(tan, out, 'l_t') as Expr;
+        if (element && t.isIdentifier(tan)) this.stableNames.add(tan.name);
+      }
       l.val = val;
       l.tan = tan;
     }
@@ -882,15 +931,26 @@ export class Emitter {
     }
     const target = dst ?? this.storage('z_t');
     const c = t.identifier(this.lane);
-    const lanes = terms.map(([p, lt]) => term(p, t.memberExpression(t.cloneNode(lt), t.cloneNode(c), true)));
-    out.push(
+    const loop = (body: Expr[]) =>
       t.forStatement(
         t.variableDeclaration('let', [t.variableDeclarator(t.cloneNode(c), t.numericLiteral(0))]),
         t.binaryExpression('<', t.cloneNode(c), t.cloneNode(this.W)),
         t.updateExpression('++', t.cloneNode(c)),
-        t.expressionStatement(t.assignmentExpression('=', t.memberExpression(t.cloneNode(target), t.cloneNode(c), true), sum(lanes))),
-      ),
-    );
+        t.expressionStatement(t.assignmentExpression('=', t.memberExpression(t.cloneNode(target), t.cloneNode(c), true), sum(body))),
+      );
+    const lane = (lt: Expr) => t.memberExpression(t.cloneNode(lt), t.cloneNode(c), true);
+    const guarded = loop(terms.map(([p, lt]) => term(p, lane(lt))));
+    const symbolic = terms.filter(([p]) => typeof p !== 'number').map(([p]) => p as Expr);
+    if (symbolic.length === 0) {
+      out.push(guarded);
+    } else {
+      // A finite nonzero partial times any lane is the convention's answer already: no test per lane.
+      const plain = loop(terms.map(([p, lt]) => (typeof p === 'number' ? term(p, lane(lt)) : t.binaryExpression('*', K.lit(p), lane(lt)))));
+      const test = symbolic
+        .map((p): Expr => t.logicalExpression('&&', t.binaryExpression('!==', K.lit(p), t.numericLiteral(0)), t.binaryExpression('===', t.binaryExpression('-', K.lit(p), K.lit(p)), t.numericLiteral(0))))
+        .reduce((a, b) => t.logicalExpression('&&', a, b));
+      out.push(t.ifStatement(test, plain, guarded));
+    }
     return { val, tan: t.cloneNode(target) };
   }
 }

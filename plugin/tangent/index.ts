@@ -133,6 +133,11 @@ export function planTangents(ctx: Context, named: [Binding, string][], inline: F
   }
   const skipped = new Map<string, string>();
   for (const u of units) if (!u.callee.ok) skipped.set(u.binding?.identifier.name ?? '(inline)', u.why ?? '');
+  // DUALTAPE_TANGENT_DEBUG=1: say at build time which functions keep the Dual runtime, and why.
+  if (typeof process !== 'undefined' && process.env?.DUALTAPE_TANGENT_DEBUG) {
+    const file = (ctx.program.hub as { file?: { opts?: { filename?: string } } } | undefined)?.file?.opts?.filename ?? '';
+    for (const [name, why] of skipped) console.error(`dualtape: no tangent code for ${name} in ${file}: ${why}`);
+  }
 
   const registration = (target: B.Expression, u: Unit, scalar: B.Expression, chunk: B.Expression): B.Expression =>
     t.callExpression(ctx.helper('registerTangent'), [
