@@ -101,11 +101,11 @@ function property(name: string, arb: ReturnType<typeof programArb>, minCompiled:
     );
     if (process.env.TANGENT_SHARE) console.log(`${name}: ${withCode} of ${total} programs had tangent code`);
     // Not vacuous: a share of the programs ran on generated code.
-    expect(withCode, `${withCode} of ${total} programs had tangent code`).toBeGreaterThanOrEqual(Math.ceil(total * minCompiled));
+    expect(withCode, `${withCode} of ${total} programs had tangent code`).toBeGreaterThanOrEqual(Math.max(1, Math.ceil(total * minCompiled)));
   });
 }
 
 describe('generated tangent code vs the Dual runtime on random programs', () => {
-  property('programs without nested derivatives', programArb({ nested: false, stmtDepth: 2 }), 0.2);
-  property('any program (nested derivatives fall back)', programArb(), 0.05);
+  property('programs without nested derivatives', programArb({ nested: false, stmtDepth: 2 }), 0.1);
+  property('any program (nested derivatives fall back)', programArb(), 0.02);
 });
