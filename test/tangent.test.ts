@@ -102,6 +102,18 @@ function id(v: number): number {
   return v;
 }
 
+const arrowA = (x: number) => x * x,
+  arrowB = (y: number) => arrowA(y) * 2 + Math.exp(y);
+
+function withFinally(x: number): number {
+  let s = x * x;
+  try {
+    return s;
+  } finally {
+    s = 0;
+  }
+}
+
 function sq(u: number): number {
   return u * u;
 }
@@ -308,6 +320,10 @@ describe('generated tangent code: scalar functions', () => {
     expectCloseAll(g, ga, 1e-12, 'two directions (chunked)');
   });
 
+  it('arrow functions declared together', () => {
+    for (const y of [0.4, -1.2]) check(arrowB, [y], { formula: [4 * y + Math.exp(y)] });
+  });
+
   it('recursion and mutual recursion', () => {
     for (const x of [-1.3, 0.7, 1.1]) {
       check(power, [x, 7], { argnums: 0, formula: [7 * x ** 6] });
@@ -433,6 +449,8 @@ describe('generated tangent code: fallbacks and failures', () => {
     expect(hasTangentCode(withClosure)).toBe(false);
     expect(hasTangentCode(writesOuter)).toBe(false);
     expect(hasTangentCode(callsWithClosure)).toBe(false);
+    expect(hasTangentCode(withFinally)).toBe(false);
+    expect(grad(withFinally, { mode: 'forward' })(1.5)).toBe(3);
     expect(grad(withClosure, { mode: 'forward' })(1.5)).toBeCloseTo(3, 12);
     expect(grad(callsWithClosure, { mode: 'forward' })(1.5)).toBeCloseTo(6, 12);
     expect(grad(writesOuter, { mode: 'forward' })(1.5)).toBe(3);

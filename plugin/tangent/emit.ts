@@ -223,6 +223,8 @@ export class Emitter {
       return [t.cloneNode(p.node, true)];
     }
     if (p.isTryStatement()) {
+      // A finally block could change a tangent after a return has handed it over.
+      if (p.node.finalizer) throw new Unsupported('try/finally');
       const handler = p.get('handler');
       const fin = p.get('finalizer');
       return [

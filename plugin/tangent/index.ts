@@ -86,7 +86,11 @@ export function planTangents(ctx: Context, named: [Binding, string][], inline: F
   };
   // Kinds first (a caller needs its callees' parameter kinds), twice for calls between them.
   const analyses = new Map<Unit, Analysis>();
-  for (let round = 0; round < 2; round++) {
+  const signature = () => units.map((u) => `${u.callee.ok}${u.callee.kinds.join('')}${u.callee.written.join()}${u.callee.returnsArray}`).join('|');
+  for (let round = 0, before = ''; round < 8; round++) {
+    const now = signature();
+    if (now === before) break;
+    before = now;
     for (const u of units) {
       if (!u.callee.ok) continue;
       try {
@@ -163,9 +167,12 @@ export function planTangents(ctx: Context, named: [Binding, string][], inline: F
           if (first) first.insertBefore(reg);
           else (block as NodePath<B.Program>).pushContainer('body', reg);
         } else {
-          // `const f = ...; const f_d = ...; register(f, f_d);` then ours.
-          const siblings = stmt.getAllNextSiblings();
-          const after = siblings[1] ?? siblings[0] ?? stmt;
+          // `const f_d = ...; register(f, f_d);` (the twin, made by targets.ts), then ours.
+          const twinDecl = ctx.program.scope.getBinding(u.twin)?.path.getStatementParent();
+          let after = twinDecl ?? stmt;
+          const next = after.getNextSibling();
+          if (next.node && t.isExpressionStatement(next.node) && t.isCallExpression(next.node.expression) &&
+              next.node.expression.arguments.some((a) => t.isIdentifier(a, { name: u.twin }))) after = next;
           after.insertAfter([u.code.scalar, u.code.chunk, reg]);
         }
       }
