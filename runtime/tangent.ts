@@ -145,11 +145,16 @@ export function tangentLanes(W: number): number[] {
 }
 
 const zeroLanes = new Map<number, number[]>();
+let lastZeroW = -1;
+let lastZero: number[] = [];
 
 /** A zero tangent of W lanes, shared (tangent code never writes into an element's lanes). */
 export function tangentZeros(W: number): number[] {
+  if (W === lastZeroW) return lastZero;
   let z = zeroLanes.get(W);
   if (z === undefined) zeroLanes.set(W, (z = tangentLanes(W)));
+  lastZeroW = W;
+  lastZero = z;
   return z;
 }
 
@@ -292,7 +297,7 @@ function chunkedPasses(code: TangentCode, self: unknown, args: readonly unknown[
   const nk = kinds.length;
   const W = Math.min(chunk, total);
   const zero = tangentZeros(W);
-  const flat = tangentLanes(0).concat(new Array<number>(total).fill(0));
+  const flat = new Array<number>(total).fill(0);
   const callArgs = new Array<unknown>(2 * nk + 1);
   callArgs[0] = W;
   let val: unknown;
@@ -300,7 +305,7 @@ function chunkedPasses(code: TangentCode, self: unknown, args: readonly unknown[
     for (let k = 0; k < nk; k++) {
       callArgs[2 * k + 1] = code.written[k] ? (args[k] as unknown[]).slice() : args[k];
       const kind = kinds[k];
-      callArgs[2 * k + 2] = kind === 'd' ? undefined : kind === 'n' ? zero : tangentZerosLike(args[k] as ArrayLike<number>, W);
+      callArgs[2 * k + 2] = kind === 'd' ? undefined : kind === 'n' ? zero : differentiated(which, k) ? undefined : tangentZerosLike(args[k] as ArrayLike<number>, W);
     }
     // Leaf n gets lane n - j when that is in [0, W).
     let n = 0;
@@ -312,9 +317,10 @@ function chunkedPasses(code: TangentCode, self: unknown, args: readonly unknown[
         n++;
       } else {
         const len = a.length;
-        if (k < nk && n + len > j && n < j + W) {
-          const ts = callArgs[2 * k + 2] as unknown[];
-          for (let i = Math.max(0, j - n); i < len && n + i < j + W; i++) ts[i] = unit(W, n + i - j);
+        if (k < nk) {
+          const ts = new Array<unknown>(len);
+          for (let i = 0; i < len; i++) ts[i] = n + i >= j && n + i < j + W ? unit(W, n + i - j) : zero;
+          callArgs[2 * k + 2] = ts;
         }
         n += len;
       }
@@ -339,6 +345,11 @@ function chunkedPasses(code: TangentCode, self: unknown, args: readonly unknown[
     }
   }
   return [val as number, grads];
+}
+
+function differentiated(which: readonly number[], k: number): boolean {
+  for (let w = 0; w < which.length; w++) if (which[w] === k) return true;
+  return false;
 }
 
 function unit(W: number, c: number): number[] {

@@ -569,7 +569,7 @@ export class Emitter {
     const p = unwrapPath(p0) as NodePath<Expr>;
     if (p.isIdentifier()) {
       const b = this.an.binding(p);
-      if (this.isActiveBinding(b)) return { val: t.identifier(p.node.name), tan: this.tanOf(b) };
+      if (this.isActiveBinding(b) && this.an.kindOf(b) === 'a') return { val: t.identifier(p.node.name), tan: this.tanOf(b) };
       throw new Unsupported('array without tangents');
     }
     if (p.isArrayExpression()) {
