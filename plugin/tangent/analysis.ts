@@ -111,6 +111,13 @@ export class Analysis {
         // `const { xs, ys } = data`, `for (const k in data)`: an object.
         if ((parent.isVariableDeclarator() && t.isObjectPattern(parent.node.id) && parent.node.init === ref.node) ||
             (parent.isForInStatement() && parent.node.right === ref.node)) asObject = true;
+        // Passed to a compiled function: the kind of its parameter.
+        if (parent.isCallExpression() && parent.node.callee !== ref.node) {
+          const i = parent.node.arguments.indexOf(ref.node as B.Expression);
+          const kind = this.calleeOf(parent.get('callee'))?.kinds[i];
+          if (kind === 'a') indexed = true;
+          else if (kind === 'd') asObject = true;
+        }
         if (parent.isMemberExpression() && parent.node.object === ref.node) {
           if (parent.node.computed) {
             indexed = true;
