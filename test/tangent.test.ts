@@ -114,6 +114,79 @@ function withFinally(x: number): number {
   }
 }
 
+function shadowing(x: number, y: number): number {
+  let s = x;
+  {
+    const x = y * 2;
+    s += x * s;
+  }
+  for (var k = 0; k < 2; k++) var last = s * k;
+  return s + last! * y;
+}
+
+function impureIndex(x: number[], y: number): number {
+  const a = [0, 0, 0];
+  let i = 0;
+  a[i++] = x[0] * y;
+  a[i++] = x[1] + y;
+  a[i] *= y;
+  a[i - 1] *= x[2];
+  let t;
+  t = a[0];
+  return a[0] + a[1] * a[2] + t * x[i - 2];
+}
+
+function powers(x: number, y: number): number {
+  return x ** y + Math.pow(y, x) + Math.max(x, y, x) + (x > y ? (y > 1 ? x * y : y) : x / y);
+}
+
+function reassignsParam(x: number, y: number): number {
+  x = x * y;
+  y = Math.sin(y) + x;
+  return x * y;
+}
+
+function writesArgument(x: number[]): number {
+  x[0] = x[0] * x[1];
+  x.push(x[0] * 2);
+  return x[0] + x[x.length - 1];
+}
+
+function fallThrough(x: number, k: number): number {
+  let s = 0;
+  outer: for (let j = 0; j < 3; j++) {
+    switch (k + j) {
+      case 1:
+        s += x;
+      // falls through
+      case 2:
+        s *= x;
+        continue outer;
+      case 3:
+        return s + 1 / x;
+      default:
+        s -= x * x;
+    }
+  }
+  return s;
+}
+
+function sumOf(xs: number[], d: number): number {
+  if (d === 0 || xs.length === 0) return 0;
+  const rest: number[] = [];
+  for (let i = 1; i < xs.length; i++) rest.push(xs[i] * 0.5);
+  return xs[0] + sumOf(rest, d - 1);
+}
+
+function callsSumOf(x: number[]): number {
+  let total = 0;
+  for (const v of x) {
+    if (v > 100) break;
+    total += v * v;
+  }
+  return total + sumOf(x, 10);
+}
+
 function sq(u: number): number {
   return u * u;
 }
@@ -377,6 +450,48 @@ describe('generated tangent code: arrays, data and locals', () => {
     const before = x.slice();
     grad(localArrays, { mode: 'forward' })(x, 2);
     expect(x).toEqual(before);
+  });
+});
+
+describe('generated tangent code: programs that are easy to get wrong', () => {
+  it('shadowing, var hoisting, impure indices, compound element writes, declarations without value', () => {
+    check(shadowing, [0.7, -1.3]);
+    const x = [0.3, -0.8, 1.7];
+    const g = check(impureIndex, [x, 1.9]);
+    g.slice(0, 3).forEach((gi, i) => expect(close(gi, fdArray(impureIndex as never, x, [1.9], i), 1e-6)).toBe(true));
+  });
+
+  it('powers with both sides differentiated, a three-way max with a tie, nested ternaries', () => {
+    for (const [x, y] of [[1.3, 0.7], [0.6, 2.1], [1.5, 1.5]] as const) check(powers, [x, y], { fd: x !== y });
+  });
+
+  it('parameters reassigned in the body (also in chunks of two directions)', () => {
+    check(reassignsParam, [0.4, 1.2]);
+  });
+
+  it('a function that writes into its array argument, which the caller keeps intact', () => {
+    expect(hasTangentCode(writesArgument)).toBe(true);
+    const x = [1.5, -0.5];
+    const [v, g] = valueAndGrad(writesArgument, { mode: 'forward' })(x);
+    expect(x).toEqual([1.5, -0.5]);
+    expect(Object.is(v, writesArgument(x.slice()))).toBe(true);
+    setTangentTier(false);
+    const dual = grad(writesArgument, { mode: 'forward' })(x);
+    setTangentTier(true);
+    expectCloseAll(g, dual, 1e-12, 'vs Dual runtime');
+    expectCloseAll(g, grad(writesArgument)(x), 1e-12, 'vs reverse');
+    // f = 3 x0 x1: the gradient is (3 x1, 3 x0)
+    expectCloseAll(g, [3 * x[1]!, 3 * x[0]!], 1e-12, 'vs formula');
+  });
+
+  it('switch with fall-through, labelled continue, return from a case', () => {
+    for (const k of [0, 1, 2, 3]) check(fallThrough, [0.8, k], { argnums: 0 });
+  });
+
+  it('for-of with break, a recursive function building arrays', () => {
+    const x = [0.4, -1.1, 0.9, 2.2];
+    const g = check(callsSumOf, [x]);
+    g.forEach((gi, i) => expect(close(gi, fdArray(callsSumOf, x, [], i), 1e-6)).toBe(true));
   });
 });
 

@@ -178,6 +178,10 @@ export class Analysis {
       for (const v of b.constantViolations) {
         if (v.isAssignmentExpression()) {
           out.push(v.get('right'));
+        } else if (v.isVariableDeclarator()) {
+          // `var x = ...` declared again (or in a loop).
+          const init = v.get('init');
+          if (init.node) out.push(init as NodePath);
         } else if (!v.isUpdateExpression() && !v.isForInStatement() && !v.isForOfStatement()) {
           throw new Unsupported('unusual assignment');
         } else if (v.isForOfStatement()) out.push(v.get('right') as NodePath);
