@@ -127,8 +127,8 @@ export function tangentPartial2(name: 'pow' | 'atan2', i: number, x: number, y: 
 }
 
 /** The partials of variadic rule `name` (max, min, hypot) at xs, z = f(...xs). */
-export function tangentPartialN(name: 'max' | 'min' | 'hypot', xs: number[], z: number): number[] {
-  return variadicRules[name].d(plain, xs, z) as number[];
+export function tangentPartialN(name: 'max' | 'min' | 'hypot', xs: ArrayLike<number>, z: number): number[] {
+  return variadicRules[name].d(plain, Array.from(xs), z) as number[];
 }
 
 /**

@@ -187,6 +187,12 @@ function callsSumOf(x: number[]): number {
   return total + sumOf(x, 10);
 }
 
+function spreads(x: number[]): number {
+  const ys: number[] = [];
+  for (let i = 0; i < x.length; i++) ys.push(x[i] * x[i] - x[0]);
+  return Math.max(...x) * Math.min(...ys) + Math.hypot(...x);
+}
+
 function sq(u: number): number {
   return u * u;
 }
@@ -486,6 +492,14 @@ describe('generated tangent code: programs that are easy to get wrong', () => {
 
   it('switch with fall-through, labelled continue, return from a case', () => {
     for (const k of [0, 1, 2, 3]) check(fallThrough, [0.8, k], { argnums: 0 });
+  });
+
+  it('Math.max/min/hypot spread over arrays, ties included', () => {
+    const x = [0.4, -1.1, 0.9, 2.2];
+    const g = check(spreads, [x]);
+    g.forEach((gi, i) => expect(close(gi, fdArray(spreads, x, [], i), 1e-6)).toBe(true));
+    check(spreads, [[1, 1, -1, -1]]);
+    check(spreads, [Array.from({ length: 40 }, (_, i) => Math.cos(i * 3))]);
   });
 
   it('for-of with break, a recursive function building arrays', () => {

@@ -690,8 +690,16 @@ export class Emitter {
       const args = p.get('arguments');
       if (callee.isMemberExpression() && !callee.node.computed && t.isIdentifier(callee.node.object, { name: 'Math' }) &&
           t.isIdentifier(callee.node.property) && !p.scope.getBinding('Math')) {
-        if (args.some((a) => a.isSpreadElement())) throw new Unsupported('Math with spread');
         const name = callee.node.property.name;
+        if (args.some((a) => a.isSpreadElement())) {
+          // Math.max(...xs), Math.min(...xs), Math.hypot(...xs) over an active array.
+          const spread = args.length === 1 ? (args[0] as NodePath<B.SpreadElement>).get('argument') : undefined;
+          const b = spread && this.an.binding(spread);
+          if (!(name === 'max' || name === 'min' || name === 'hypot') || !this.isActiveBinding(b) || this.an.kindOf(b) !== 'a') {
+            throw new Unsupported('Math with spread');
+          }
+          return { k: 'leaf', path: p, active: true, pure: false, make: (out) => this.spreadVariadic(name, b, out) };
+        }
         const math = (a: Expr[]) => t.callExpression(t.memberExpression(t.identifier('Math'), t.identifier(name)), a);
         if (MATH_PASSIVE.has(name)) return this.passiveLeaf(p);
         if (name in unaryRules && args.length === 1) {
@@ -735,6 +743,58 @@ export class Emitter {
       return { k: 'leaf', path: p, active: true, pure: false, make: (out) => this.logical(p, out) };
     }
     throw new Unsupported(`expression ${p.node.type}`);
+  }
+
+  /** `Math.max(...xs)` (min, hypot): the rule's partials at run time, Σ ∂_k · xs_t[k]. */
+  private spreadVariadic(name: string, b: Binding, out: Stmt[]): { val: Expr; tan: Expr | null } {
+    const t = this.t;
+    const xs = t.identifier(b.identifier.name);
+    const v = t.identifier(this.env.fresh('h'));
+    const pv = t.identifier(this.env.fresh('pv'));
+    const k = t.identifier(this.env.fresh('k'));
+    out.push(t.variableDeclaration('const', [t.variableDeclarator(v, t.callExpression(t.memberExpression(t.identifier('Math'), t.identifier(name)), [t.spreadElement(t.cloneNode(xs))]))]));
+    out.push(t.variableDeclaration('const', [t.variableDeclarator(pv, t.callExpression(this.env.helper('tangentPartialN'), [t.stringLiteral(name), t.cloneNode(xs), t.cloneNode(v)]))]));
+    const pk = () => t.memberExpression(t.cloneNode(pv), t.cloneNode(k), true);
+    const tk = () => t.logicalExpression('??', t.memberExpression(this.tanOf(b), t.cloneNode(k), true), this.zeroTan());
+    const loopK = (body: Stmt) =>
+      t.forStatement(
+        t.variableDeclaration('let', [t.variableDeclarator(t.cloneNode(k), t.numericLiteral(0))]),
+        t.binaryExpression('<', t.cloneNode(k), t.memberExpression(t.cloneNode(xs), t.identifier('length'))),
+        t.updateExpression('++', t.cloneNode(k)),
+        body,
+      );
+    if (!this.chunk) {
+      const h = t.identifier(this.env.fresh('h_t'));
+      const tkv = t.identifier(this.env.fresh('l_t'));
+      out.push(t.variableDeclaration('let', [t.variableDeclarator(h, t.numericLiteral(0))]));
+      out.push(loopK(t.blockStatement([
+        t.variableDeclaration('const', [t.variableDeclarator(tkv, tk())]),
+        t.ifStatement(
+          t.logicalExpression('&&', t.binaryExpression('!==', t.cloneNode(tkv), t.numericLiteral(0)), t.binaryExpression('!==', pk(), t.numericLiteral(0))),
+          t.expressionStatement(t.assignmentExpression('+=', t.cloneNode(h), t.binaryExpression('*', pk(), t.cloneNode(tkv)))),
+        ),
+      ])));
+      return { val: t.cloneNode(v), tan: t.cloneNode(h) };
+    }
+    const h = this.storage('h_t');
+    const c = t.identifier(this.lane);
+    const lanes = t.identifier(this.env.fresh('l_t'));
+    out.push(t.expressionStatement(t.callExpression(t.memberExpression(t.cloneNode(h), t.identifier('fill')), [t.numericLiteral(0)])));
+    const lane = () => t.memberExpression(t.cloneNode(lanes), t.cloneNode(c), true);
+    out.push(loopK(t.blockStatement([
+      t.variableDeclaration('const', [t.variableDeclarator(lanes, tk())]),
+      t.ifStatement(
+        t.binaryExpression('!==', pk(), t.numericLiteral(0)),
+        t.forStatement(
+          t.variableDeclaration('let', [t.variableDeclarator(t.cloneNode(c), t.numericLiteral(0))]),
+          t.binaryExpression('<', t.cloneNode(c), t.cloneNode(this.W)),
+          t.updateExpression('++', t.cloneNode(c)),
+          t.ifStatement(t.binaryExpression('!==', lane(), t.numericLiteral(0)),
+            t.expressionStatement(t.assignmentExpression('+=', t.memberExpression(t.cloneNode(h), t.cloneNode(c), true), t.binaryExpression('*', pk(), lane())))),
+        ),
+      ),
+    ])));
+    return { val: t.cloneNode(v), tan: t.cloneNode(h) };
   }
 
   /** `c ? a : b`: value and tangent of the branch taken. */
