@@ -561,6 +561,20 @@ describe('generated tangent code: jvp and jacobian', () => {
     expect(v).toEqual(vectorOut(...primals));
   });
 
+  it('jvp with a zero tangent for one argument, a Float32Array argument, jacobian of a number', () => {
+    const [v, t] = jvp(localArrays, [[0.3, -0.7, 1.1], 1.4], [[0, 0, 0], 1]);
+    expect(Object.is(v, localArrays([0.3, -0.7, 1.1], 1.4))).toBe(true);
+    const da = (grad(localArrays, { argnums: 1 }) as (x: number[], a: number) => number)([0.3, -0.7, 1.1], 1.4);
+    expect(close(t as number, da, 1e-12)).toBe(true);
+    const x32 = Float32Array.from([0.5, -0.3, 1.2]);
+    const g32 = grad(rosen, { mode: 'forward' })(x32 as never) as unknown as Float64Array;
+    expect(g32).toBeInstanceOf(Float64Array);
+    expectCloseAll(Array.from(g32), flat(grad(rosen)(Array.from(x32))), 1e-12, 'Float32Array');
+    const j = jacobian(rosen, { mode: 'forward' })([0.5, -0.3, 1.2]);
+    expect(j).toHaveLength(1);
+    expectCloseAll(j[0]!, flat(grad(rosen)([0.5, -0.3, 1.2])), 1e-12, 'jacobian row');
+  });
+
   it('forward jacobian equals the Dual runtime and reverse jacobian', () => {
     const x = Array.from({ length: 40 }, (_, i) => Math.cos(i));
     const jf = jacobian(vectorOut, { mode: 'forward' })(x, 0.7);
