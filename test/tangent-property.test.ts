@@ -89,7 +89,12 @@ function property(name: string, arb: ReturnType<typeof programArb>, minCompiled:
               continue;
             }
             expect(sameValue(gen[0], dual[0]), `values ${gen[0]} vs ${dual[0]} at ${pt}`).toBe(true);
-            expect(sameValue(gen[0], m.f_plain(...args())), 'value of the plain function').toBe(true);
+            // A program that takes a derivative inside computes part of its value by AD: its plain
+            // copy runs that inner derivative on the generated code, while vf (an outer derivative
+            // being taken) runs it on the Dual runtime, which may round differently.
+            const plainValue = m.f_plain(...args());
+            if (p.nestedGrad) expect(close(gen[0], plainValue, 1e-12), `value ${gen[0]} vs plain ${plainValue}`).toBe(true);
+            else expect(sameValue(gen[0], plainValue), 'value of the plain function').toBe(true);
             const a = flatGrad(p, gen[1]);
             const b = flatGrad(p, dual[1]);
             expect(a.length).toBe(b.length);
