@@ -73,7 +73,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     // Tangent code is made from the original source, before the rewrite changes inline functions.
     const inlineRoots = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
     const tangents = options.tangent === false ? undefined
-      : planTangents(ctx, [...roots.named.keys()].flatMap((b) => { const tw = ctx.twinOf(b); return tw ? [[b, tw.name] as [typeof b, string]] : []; }), inlineRoots);
+      : planTangents(ctx, [...roots.named.keys()].flatMap((b) => { const tw = ctx.twinOf(b); return tw ? [[b, tw.name] as [typeof b, string]] : []; }), inlineRoots, runtime);
     tangents?.insertNamed();
     program.scope.crawl();
 

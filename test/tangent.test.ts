@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { grad, jacobian, jvp, valueAndGrad } from 'dualtape';
+import { grad, jacobian, jvp, stopGradient, valueAndGrad } from 'dualtape';
 import { hasTangentCode, setTangentTier } from '../runtime/tangent.ts';
 import { fdPartial } from './helpers/check.js';
 
@@ -191,6 +191,11 @@ function spreads(x: number[]): number {
   const ys: number[] = [];
   for (let i = 0; i < x.length; i++) ys.push(x[i] * x[i] - x[0]);
   return Math.max(...x) * Math.min(...ys) + Math.hypot(...x);
+}
+
+function stopped(x: number, y: number): number {
+  const c = stopGradient(x * y);
+  return c * x + stopGradient(y) * y;
 }
 
 function sq(u: number): number {
@@ -500,6 +505,12 @@ describe('generated tangent code: programs that are easy to get wrong', () => {
     g.forEach((gi, i) => expect(close(gi, fdArray(spreads, x, [], i), 1e-6)).toBe(true));
     check(spreads, [[1, 1, -1, -1]]);
     check(spreads, [Array.from({ length: 40 }, (_, i) => Math.cos(i * 3))]);
+  });
+
+  it('stopGradient makes a constant', () => {
+    // d/dx = c = xy, d/dy = y (the stopped y is a constant, the other y is not)
+    const g = check(stopped, [0.7, 1.3], { fd: false, formula: [0.7 * 1.3, 1.3] });
+    expect(g).toHaveLength(2);
   });
 
   it('for-of with break, a recursive function building arrays', () => {

@@ -28,6 +28,24 @@ export interface Callee {
   ok: boolean;
 }
 
+/** `stopGradient` imported from dualtape (named or through a namespace): its result carries no tangent. */
+export function isStopGradient(callee: NodePath, runtime: string): boolean {
+  const t = callee.isIdentifier() ? callee : callee.isMemberExpression() && !callee.node.computed ? callee.get('object') as NodePath : undefined;
+  if (!t || !t.isIdentifier()) return false;
+  const b = t.scope.getBinding(t.node.name);
+  if (!b || b.kind !== 'module') return false;
+  const spec = b.path;
+  const decl = spec.parentPath;
+  if (!decl?.isImportDeclaration() || decl.node.source.value !== runtime) return false;
+  if (callee.isIdentifier()) {
+    if (!spec.isImportSpecifier()) return false;
+    const imported = spec.node.imported;
+    return (imported.type === 'Identifier' ? imported.name : imported.value) === 'stopGradient';
+  }
+  const prop = (callee.node as B.MemberExpression).property;
+  return spec.isImportNamespaceSpecifier() && prop.type === 'Identifier' && prop.name === 'stopGradient';
+}
+
 export class Analysis {
   readonly locals = new Set<Binding>();
   readonly kinds = new Map<Binding, Kind>();
@@ -43,6 +61,8 @@ export class Analysis {
     readonly fn: NodePath<B.Function>,
     /** The compiled same-module function a callee identifier names, if any. */
     readonly calleeOf: (callee: NodePath) => Callee | undefined,
+    /** The module users import dualtape from. */
+    readonly runtime = 'dualtape',
   ) {
     this.check();
     this.collect();
@@ -304,6 +324,7 @@ export class Analysis {
       if (t.isMemberExpression(callee) && t.isIdentifier(callee.object) && ['Number', 'Array', 'Object'].includes(callee.object.name) &&
           t.isIdentifier(callee.property) && /^is/.test(callee.property.name)) return false;
       if (isFilledArray(p, t)) return this.isActive((p.get('arguments')[0] as NodePath) ?? null);
+      if (isStopGradient(p.get('callee'), this.runtime)) return false;
       return p.get('arguments').some((a) => this.isActive(a.isSpreadElement() ? a.get('argument') : a)) ||
         (t.isMemberExpression(callee) && this.isActive(p.get('callee') as NodePath));
     }

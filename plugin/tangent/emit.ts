@@ -19,7 +19,7 @@ import type { BinaryRule, UnaryRule } from '../../runtime/rules.js';
 import { symbolicKernel, symbolicPartial } from '../symbolic.js';
 import type { Sym } from '../symbolic.js';
 import { unwrapPath } from '../wrappers.js';
-import { Analysis, MATH_PASSIVE, Unsupported, isFilledArray } from './analysis.js';
+import { Analysis, MATH_PASSIVE, Unsupported, isFilledArray, isStopGradient } from './analysis.js';
 import type { Binding, Callee } from './analysis.js';
 
 type T = typeof import('@babel/core').types;
@@ -259,6 +259,12 @@ export class Emitter {
       } else if (q.isCallExpression() || q.isNewExpression()) {
         const callee = q.get('callee') as NodePath;
         if (this.isPureCallee(callee)) return;
+        // stopGradient(x) on plain numbers is x, as a constant.
+        if (isStopGradient(callee, this.an.runtime) && !(q.node.arguments as B.Node[]).some((a) => this.t.isSpreadElement(a))) {
+          const arg = (q.get('arguments') as NodePath[])[0];
+          if (arg && this.an.isArrayExpr(arg)) throw new Unsupported('stopGradient of an array');
+          return;
+        }
         // A compiled function runs as the original here (arrays passed to it are checked as identifiers below).
         if (this.env.calleeOf(callee) !== undefined) return;
         for (const a of q.get('arguments') as NodePath[]) if (this.an.isActive(a.isSpreadElement() ? a.get('argument') : a)) throw new Unsupported('active value passed to uncompiled code');

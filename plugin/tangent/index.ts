@@ -41,7 +41,7 @@ export interface TangentPlan {
  * and inline roots, from their original source. Must run before the rewrite
  * changes inline roots in place.
  */
-export function planTangents(ctx: Context, named: [Binding, string][], inline: Fn[]): TangentPlan {
+export function planTangents(ctx: Context, named: [Binding, string][], inline: Fn[], runtime = 'dualtape'): TangentPlan {
   const t = ctx.t;
   const taken = new Set<string>();
   ctx.program.traverse({
@@ -94,7 +94,7 @@ export function planTangents(ctx: Context, named: [Binding, string][], inline: F
     for (const u of units) {
       if (!u.callee.ok) continue;
       try {
-        const an = new Analysis(t, u.fn, calleeOf);
+        const an = new Analysis(t, u.fn, calleeOf, runtime);
         analyses.set(u, an);
         u.callee.kinds = an.params.map((b) => an.kindOf(b));
         u.callee.written = an.params.map((b) => an.written.has(b));
