@@ -16,6 +16,7 @@ import { misplacedDirectives } from './directives.js';
 import { createMethodTwins } from './methods.js';
 import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
 import { unwrapPath } from './wrappers.js';
+import { planTangents } from './tangent/index.js';
 
 export type { DualtapeBabelOptions };
 
@@ -76,6 +77,12 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     }
     // New declarations must be known to the scope before the rewrite looks names up.
     program.scope.crawl();
+    // Tangent code is made from the original source, before the rewrite changes inline functions.
+    const inlineRoots = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
+    const tangents = options.tangent === false ? undefined
+      : planTangents(ctx, [...roots.named.keys()].flatMap((b) => { const tw = ctx.twinOf(b); return tw ? [[b, tw.name] as [typeof b, string]] : []; }), inlineRoots, runtime);
+    tangents?.insertNamed();
+    program.scope.crawl();
 
     for (const [fn, strict] of twins) compileFunction(fn, ctx, strict);
     for (const fn of anonymous) compileFunction(fn, ctx, true);
@@ -103,10 +110,11 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
       if (bad) throw bad.path.buildCodeFrameError(bad.message);
       // compareModes times the user's own function as "plain f": keep an untouched copy of it.
       const original = keepsOriginal(fn, roots.inline, ctx) ? t.cloneNode(fn.node as BabelTypes.Expression, true) : null;
+      const source = fn.node;
       compileFunction(fn, ctx, true);
       ctx.done.add(fn.node);
-      const args = [fn.node as BabelTypes.Expression, ...(original ? [original] : [])];
-      fn.replaceWith(t.callExpression(ctx.helper('compiled'), args));
+      const call = t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression, ...(original ? [original] : [])]);
+      fn.replaceWith(tangents?.wrapInline(source, call) ?? call);
     }
     // The directive has done its job; left in, bundlers warn about an unknown module-level directive.
     program.traverse({

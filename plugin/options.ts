@@ -8,4 +8,10 @@ export interface DualtapeBabelOptions {
    * runtime call per operation (smaller output, slower).
    */
   fastPath?: boolean;
+  /**
+   * Generated forward-mode code (default true): a tangent version of each
+   * compiled function that forward mode runs on plain numbers (see
+   * plugin/tangent/). False leaves forward mode on the Dual runtime.
+   */
+  tangent?: boolean;
 }

@@ -9,6 +9,7 @@ import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, setOwn, sh
 import { compiled } from './registry.js';
 import { isFloatArray, isTypedArgument } from './typed.js';
 import { tapeStats } from './stats.js';
+import { forwardScalar, forwardWithTangentCode } from './tangent.js';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -162,6 +163,11 @@ function prepare(f: Fn<unknown[]>, opts: GradOptions, api: string): Runner {
     }
   }
   return (self, args) => {
+    // One number in, forward mode: straight to the generated code when there is some.
+    if (mode === 'forward' && argnums === undefined && args.length === 1 && typeof args[0] === 'number') {
+      const done = forwardScalar(fc, self, args[0]);
+      if (done !== undefined) return done;
+    }
     const which: number[] =
       argnums === undefined ? args.map((_, k) => k) : typeof argnums === 'number' ? [argnums] : [...argnums];
     for (const k of which) {
@@ -246,6 +252,9 @@ export function tangentOf(x: unknown, trace: ForwardTrace, c: number): Num {
 export const FORWARD_CHUNK = 32;
 
 function runForward(fc: Function, self: unknown, args: unknown[], which: number[], api: string, chunk: number): [Num, unknown[]] {
+  // Generated tangent code (plugin/tangent/), when the plugin made some and every argument is plain.
+  const generated = forwardWithTangentCode(fc, self, args, which, chunk);
+  if (generated !== undefined) return generated;
   // Count the leaves; then run passes seeding them in turn.
   let total = 0;
   let plain = true;

@@ -256,3 +256,8 @@ export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown 
   }
   return t === 0 ? z : new Dual(z, t, T as never);
 }
+
+// Generated forward-mode code (plugin/tangent/) calls these.
+export { registerTangent, tangentLanes, tangentOut, tangentPartial2, tangentPartialN, tangentZeros, tangentZerosLike } from './tangent.js';
+// Switching the generated code off and asking whether it exists (tests, benchmarks; not for users).
+export { hasTangentCode, setTangentTier } from './tangent.js';

@@ -14,6 +14,7 @@ import { FORWARD_CHUNK, chunkWidth, gradientFunction, seedDirections, tangentOf 
 import { reverseSweep } from './engine.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
+import { jacobianWithTangentCode, jvpWithTangentCode } from './tangent.js';
 
 /** Tangents (or cotangents) for arguments of types A: the same shapes with numbers. */
 export type TangentsOf<A extends readonly unknown[]> = { [K in keyof A]: GradOf<A[K]> };
@@ -80,6 +81,9 @@ export function jvp<A extends unknown[], R>(
   }
   checkArgs('jvp', primals, 'primals');
   primals.forEach((p, k) => checkSameShape(p, tangents[k], `primals[${k}]`, `tangents[${k}]`));
+  // Generated tangent code (plugin/tangent/), when the plugin made some and every argument is plain.
+  const generated = jvpWithTangentCode(fc, primals, tangents);
+  if (generated !== undefined) return generated as [OutputOf<R>, OutputOf<R>];
   const trace = new ForwardTrace();
   try {
     const args = primals.map((p, k) => {
@@ -234,6 +238,8 @@ function jacobianForward(fc: Function, args: unknown[], which: readonly number[]
   // Several columns per pass (array tangents), as grad's forward mode does, when nothing else
   // is being differentiated; one column per pass otherwise.
   const plain = which.every((k) => leavesOf(args[k]).every((v) => typeof v === 'number'));
+  const generated = plain ? jacobianWithTangentCode(fc, args, which, nIn, FORWARD_CHUNK) : undefined;
+  if (generated !== undefined) return generated;
   const width = chunkWidth(plain, nIn, FORWARD_CHUNK);
   const columns: Num[][] = [];
   let nOut = 0;

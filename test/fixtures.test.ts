@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import plugin from '../plugin/index.ts';
 import * as runtimeIndex from '../runtime/index.ts';
 import * as runtimeOps from '../runtime/ops.ts';
+import { hasTangentCode, setTangentTier } from '../runtime/tangent.ts';
 
 const require = createRequire(import.meta.url);
 const presetTypescript = require.resolve('@babel/preset-typescript');
@@ -36,7 +37,7 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const OVERWRITE = process.env.OVERWRITE === 'true';
 
 interface FixtureOptions {
-  pluginOptions?: { runtime?: string; fastPath?: boolean };
+  pluginOptions?: { runtime?: string; fastPath?: boolean; tangent?: boolean };
   throws?: string;
   line?: number;
   [babelOption: string]: unknown;
@@ -111,7 +112,10 @@ function executeWith(fixture: Fixture, file: string): void {
   const runtime = fixture.options.pluginOptions?.runtime ?? 'dualtape';
   const result = transformSync(readFileSync(file, 'utf8'), babelOptions(fixture.options, file, [modulesCommonjs]));
   if (result?.code == null) throw new Error(`no output for ${file}`);
-  const modules: Record<string, unknown> = { [runtime]: runtimeIndex, [`${runtime}/ops`]: runtimeOps };
+  // `dualtape/tangent-tier`: exec.ts of the tangent suite compares the generated code with the Dual runtime.
+  const modules: Record<string, unknown> = {
+    [runtime]: runtimeIndex, [`${runtime}/ops`]: runtimeOps, [`${runtime}/tangent-tier`]: { hasTangentCode, setTangentTier },
+  };
   const fakeRequire = (id: string) => {
     if (!(id in modules)) throw new Error(`exec.ts of ${fixture.name} imports ${id}, which the runner does not provide`);
     return modules[id];
