@@ -1,12 +1,8 @@
 /**
- * Review: the plugin's handling of JavaScript / TypeScript syntax, written as
- * an outside user would write ordinary numeric code.
- *
- * `it('regression: ...')` tests assert the CORRECT result and currently fail;
- * each carries its minimal repro in a comment, and says whether the bug is in
- * the fast path (plugin/preaccumulate.ts) or also in the generic path
- * (`fastPath: false`). The plain `it(...)` tests are interesting cases that
- * work. Gradients are checked against a hand-derived value, the other mode
+ * The plugin's handling of JavaScript / TypeScript syntax, written as an
+ * outside user would write ordinary numeric code. Each case carries its
+ * minimal program and says whether it concerns the fast path
+ * (plugin/preaccumulate.ts) or also the generic path (`fastPath: false`). Gradients are checked against a hand-derived value, the other mode
  * and central finite differences of the original function.
  */
 import { describe, it, expect } from 'vitest';
@@ -34,7 +30,7 @@ function expectAll(actual: number[], expected: number[], digits = 8): void {
 // ===========================================================================
 // Failing cases (bugs)
 // ===========================================================================
-describe('bugs found in review', () => {
+describe('syntax that is easy to get wrong', () => {
   // -------------------------------------------------------------------------
   // Silent wrong values and gradients
   // -------------------------------------------------------------------------
@@ -56,7 +52,7 @@ describe('bugs found in review', () => {
     const c = new Counter();
     return x * c.next * c.next;
   }
-  it('regression: fast path evaluates a side-effecting getter once when it appears twice in one expression (silent wrong value and gradient)', () => {
+  it('fast path evaluates a side-effecting getter once when it appears twice in one expression (silent wrong value and gradient)', () => {
     expect(getterTwice(1.3)).toBeCloseTo(2.6, 12); // the original: 1.3 * 1 * 2
     const [v, g] = valueAndGrad(getterTwice)(1.3);
     expect(v).toBeCloseTo(2.6, 12);
@@ -87,7 +83,7 @@ describe('bugs found in review', () => {
     }
     return new N().w;
   }
-  it('regression: fast-path temporaries of a class field initializer are shared across re-entrant constructions (silent wrong value and gradient)', () => {
+  it('fast-path temporaries of a class field initializer are shared across re-entrant constructions (silent wrong value and gradient)', () => {
     const x = 1.3;
     expect(reentrantField(x)).toBeCloseTo(6 * x ** 3, 10);
     const [v, g] = valueAndGrad(reentrantField)(x);
@@ -110,12 +106,12 @@ describe('bugs found in review', () => {
     const seg = { length: p[0]! - p[1]! };
     return seg.length === 0 ? p[0]! * 100 : p[0]! * p[1]!;
   }
-  it('regression: a differentiable value in a `.length` property is tested natively (`!o.length`): wrong branch, silent', () => {
+  it('a differentiable value in a `.length` property is tested natively (`!o.length`): wrong branch, silent', () => {
     const [v, g] = valueAndGrad(zeroLength)([2, 2]);
     expect(v).toBe(200);
     expectAll(g, [100, 0]);
   });
-  it('regression: a differentiable value in a `.length` property is compared natively (`o.length === 0`): wrong branch, silent', () => {
+  it('a differentiable value in a `.length` property is compared natively (`o.length === 0`): wrong branch, silent', () => {
     const [v, g] = valueAndGrad(zeroLengthEq)([2, 2]);
     expect(v).toBe(200);
     expectAll(g, [100, 0]);
@@ -131,7 +127,7 @@ describe('bugs found in review', () => {
     return y[0]! * x[1]!;
   }
   // Fixed by refusing: JSON cannot carry the derivative, so toJSON throws (loud, not silent).
-  it('regression: JSON.parse(JSON.stringify(x)) fails loudly instead of dropping the derivative', () => {
+  it('JSON.parse(JSON.stringify(x)) fails loudly instead of dropping the derivative', () => {
     const x = [1.5, 2];
     expectAll(fd(jsonCopy, x), [2, 1.5], 6);
     for (const mode of ['reverse', 'forward'] as const) {
@@ -153,14 +149,14 @@ describe('bugs found in review', () => {
   function defaultLogical(p: { a: number }, s = p.a || 1): number {
     return s * p.a;
   }
-  it('regression: `||` / `&&` on a differentiable member in a parameter default throws ReferenceError', () => {
+  it('`||` / `&&` on a differentiable member in a parameter default throws ReferenceError', () => {
     expect(grad((a: number) => defaultLogical({ a }))(1.3)).toBeCloseTo(2.6, 12);
   });
   // Minimal repro: function f(o: { a: number }, y = o.a++) { return y * o.a; }
   function defaultPostfix(o: { a: number }, y = o.a++): number {
     return y * o.a;
   }
-  it('regression: postfix ++ on a differentiable value in a parameter default throws ReferenceError', () => {
+  it('postfix ++ on a differentiable value in a parameter default throws ReferenceError', () => {
     // y = a, o.a = a + 1: d/da [a (a + 1)] = 2a + 1
     expect(grad((a: number) => defaultPostfix({ a }))(1.3)).toBeCloseTo(3.6, 12);
   });
@@ -175,7 +171,7 @@ describe('bugs found in review', () => {
     const Math = { PI: 3 };
     return (x % y) * Math.PI;
   }
-  it('regression: fast-path partial of `x % y` calls `Math.trunc` of a locally shadowed `Math`', () => {
+  it('fast-path partial of `x % y` calls `Math.trunc` of a locally shadowed `Math`', () => {
     // d/dx = 3, d/dy = -trunc(x / y) * 3 = -6
     expectAll(grad(modShadowedMath)(5.5, 2), [3, -6]);
   });
@@ -186,7 +182,7 @@ describe('bugs found in review', () => {
   // loads (target() in rewrite.ts copies a non-simple object into a temporary;
   // `super` cannot be). Same for `super.n++`, `super[k] *= x`. Checked on the
   // transform output, since the broken module would not even load.
-  it('regression: compound assignment / update on `super.prop` with a differentiable value emits invalid JS', () => {
+  it('compound assignment / update on `super.prop` with a differentiable value emits invalid JS', () => {
     const src = `
       import { grad } from 'dualtape';
       class B { get n() { return this._n ?? 1; } set n(v) { this._n = v; } }

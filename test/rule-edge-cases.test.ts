@@ -1,13 +1,15 @@
 /**
- * Wrong gradients found by the property tests (test/property.test.ts), each
- * reduced to its cause and checked against a hand-derived value.
+ * Edge cases of the derivative rules and of chunking (pow at a zero
+ * exponent, atan2 with an infinite argument, odd functions at 0, chunk
+ * boundaries), each checked against a hand-derived value. Most were found by
+ * the property tests (test/property.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { grad, jacobian, stopGradient } from 'dualtape';
 
 const MODES = ['reverse', 'forward'] as const;
 
-describe('regressions', () => {
+describe('derivative rules at their edges', () => {
   // Found with PROPERTY_SEED=8: pow's partial in the base was the constant 0 whenever the
   // exponent was 0, so its derivative in the exponent (1/x there) was lost one level up.
   it('second derivative of x ** y at y = 0 keeps d/dy (d/dx x^y) = x^(y-1) (1 + y ln x)', () => {

@@ -1,10 +1,8 @@
 /**
- * Outside-user review of the public API semantics (argument shapes, argnums,
- * kinks, nesting, chunked forward mode, checkpoint, customDerivative, vjp/jvp).
- *
- * `it('regression: …')` tests assert the CORRECT result and currently fail;
- * each has the minimal repro in a comment. The plain `it` tests are tricky
- * cases that work today and should keep working.
+ * The public API's semantics as users rely on them: argument shapes,
+ * argnums, kinks, nesting, chunked forward mode, checkpoint,
+ * customDerivative, vjp/jvp. Each case carries its minimal program and is
+ * checked against a hand-derived value, the other mode or finite differences.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -43,13 +41,13 @@ function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, rtol = 1e-12): 
 // Failing cases (bugs), most severe first
 // ===========================================================================
 
-describe('bugs: silent wrong gradients', () => {
+describe('gradients that are easy to get silently wrong', () => {
   // Repro: grad((x: number) => checkpoint((s: number) => s + x)(x))(3)  -> 1, expected 2
   // The checkpointed step closes over the differentiable x. In reverse mode the
   // checkpoint output is an edge-less node; the path through the captured x is
   // recorded on the outer tape but never connected to it, and the backward
   // recomputation treats x as a constant. Forward mode gives 2.
-  it('regression: checkpoint drops the derivative through a closed-over differentiable value (reverse mode)', () => {
+  it('checkpoint drops the derivative through a closed-over differentiable value (reverse mode)', () => {
     const g = grad((x: number) => {
       const st = checkpoint((s: number) => s + x);
       return st(x);
@@ -60,7 +58,7 @@ describe('bugs: silent wrong gradients', () => {
   // Repro: a simulation whose step closes over the parameter p:
   //   const sim = (p) => { const step = checkpoint((s) => s * 0.9 + p); let s = 1; for (3×) s = step(s); return s; }
   //   grad(sim)(0.5) -> 0.81, expected 1 + 0.9 + 0.81 = 2.71 (forward mode gives 2.71)
-  it('regression: checkpointed ODE step with its parameter captured by closure loses dL/dp (reverse)', () => {
+  it('checkpointed ODE step with its parameter captured by closure loses dL/dp (reverse)', () => {
     const sim = (p: number) => {
       const step = checkpoint((s: number) => s * 0.9 + p);
       let s = 1;
@@ -73,7 +71,7 @@ describe('bugs: silent wrong gradients', () => {
 
   // Repro: valueAndGrad((x: number, y: number) => checkpoint((s: number) => s + x)(y))(3, 5)
   //   -> [TapeVar(8), [0, 1]], expected [8, [1, 1]]  (the value is not even a number)
-  it('regression: checkpoint closure capture also returns a TapeVar object as the value of valueAndGrad', () => {
+  it('checkpoint closure capture also returns a TapeVar object as the value of valueAndGrad', () => {
     const [v, g] = valueAndGrad((x: number, y: number) => {
       const st = checkpoint((s: number) => s + x);
       return st(y);
@@ -85,7 +83,7 @@ describe('bugs: silent wrong gradients', () => {
   // Repro: grad((x: number[]) => stopGradient(x)[0]! * x[1]!)([2, 3]) -> [3, 2], expected [0, 2]
   // stopGradient<T>(x: T) accepts arrays/objects (as JAX's stop_gradient does for pytrees)
   // but only unwraps a single Active: for an array or object it silently does nothing.
-  it('regression: stopGradient(array) is a silent no-op', () => {
+  it('stopGradient(array) is a silent no-op', () => {
     const f = (x: number[]) => {
       const c = stopGradient(x);
       return c[0]! * x[1]!;
@@ -94,7 +92,7 @@ describe('bugs: silent wrong gradients', () => {
   });
 
   // Repro: grad((p) => stopGradient(p).a * p.b)({ a: 2, b: 3 }) -> { a: 3, b: 2 }, expected { a: 0, b: 2 }
-  it('regression: stopGradient(object) is a silent no-op (forward mode too)', () => {
+  it('stopGradient(object) is a silent no-op (forward mode too)', () => {
     const f = (p: { a: number; b: number }) => stopGradient(p).a * p.b;
     expect(grad(f, { mode: 'forward' })({ a: 2, b: 3 })).toEqual({ a: 0, b: 2 });
   });
@@ -102,21 +100,21 @@ describe('bugs: silent wrong gradients', () => {
   // Repro: jvp((p) => p.a * 10 + p.b * 100, [{ a: 1, b: 2 }], [{ b: 1, a: 0 }]) -> tangent 10, expected 100
   // checkSameShape accepts the tangent (same keys), but the tangent leaves are
   // read in the tangent's own key order and assigned in the primal's order.
-  it('regression: jvp assigns object tangents by position, not by key', () => {
+  it('jvp assigns object tangents by position, not by key', () => {
     const f = (p: { a: number; b: number }) => p.a * 10 + p.b * 100;
     const [, t] = jvp(f, [{ a: 1, b: 2 }], [{ b: 1, a: 0 }]);
     expect(t).toBe(100);
   });
 
   // Repro: vjp((x) => ({ a: 10 * x, b: 100 * x }), 1)[1]({ b: 1, a: 0 }) -> 10, expected 100
-  it('regression: vjp pullback reads an object cotangent by position, not by key', () => {
+  it('vjp pullback reads an object cotangent by position, not by key', () => {
     const [, pb] = vjp((x: number) => ({ a: x * 10, b: x * 100 }), 1);
     expect(pb({ b: 1, a: 0 })).toBe(100);
   });
 
   // Repro: customDerivative(f, { vjp: ([p], _y, ct) => [{ b: 3 * ct, a: 2 * ct }] }) for
   //   f = (p) => 2 p.a + 3 p.b: grad -> { a: 3, b: 2 }, expected { a: 2, b: 3 } (both modes)
-  it('regression: a customDerivative vjp rule returning an object cotangent in another key order swaps the gradient', () => {
+  it('a customDerivative vjp rule returning an object cotangent in another key order swaps the gradient', () => {
     const c = customDerivative((p: { a: number; b: number }) => p.a * 2 + p.b * 3, {
       vjp: ([p], _y, ct) => [{ b: 3 * ct, a: 2 * ct + 0 * p.a }],
     });
@@ -127,7 +125,7 @@ describe('bugs: silent wrong gradients', () => {
   //   median(new Float64Array([9, 10, 100])) = 10, but valueAndGrad(median)(…) = [100, [0, 0, 1]]
   // A typed-array argument arrives as a plain Array, whose default sort is
   // lexicographic ('10' < '100' < '9'); Float64Array's default sort is numeric.
-  it('regression: default sort() of a Float64Array argument is lexicographic inside grad (wrong value and gradient)', () => {
+  it('default sort() of a Float64Array argument is lexicographic inside grad (wrong value and gradient)', () => {
     const median = (x: Float64Array) => {
       const s = x.slice().sort();
       return s[Math.floor(s.length / 2)]!;
@@ -153,7 +151,7 @@ describe('bugs: silent wrong gradients', () => {
 
   // Repro: p = JSON.parse('{"__proto__": 2, "a": 3}'); f = (o) => o.a * 2 + o['__proto__'] * 5 (own key)
   //   grad(f)(p) -> { a: 2 } (the own "__proto__" leaf vanishes: `out[key] = …` sets the prototype)
-  it('regression: an own "__proto__" key (e.g. from JSON.parse) is dropped from the argument and the gradient', () => {
+  it('an own "__proto__" key (e.g. from JSON.parse) is dropped from the argument and the gradient', () => {
     const f = (o: Record<string, number>) => o.a! * 2 + (Object.hasOwn(o, '__proto__') ? o['__proto__']! * 5 : 0);
     const p = JSON.parse('{"__proto__": 2, "a": 3}') as Record<string, number>;
     expect(f(p)).toBe(16);
@@ -163,13 +161,13 @@ describe('bugs: silent wrong gradients', () => {
   });
 });
 
-describe('bugs: nesting changes first-order values', () => {
+describe('nesting leaves first-order values unchanged', () => {
   // Repro: f2 = (x, y) => Math.sqrt(x) * y + x; outer = (u) => grad(f2, { argnums: 0 })(0, u) * 3 + u * u
   //   outer(0) = 3 (inner gradient 1 by the documented 0 × ∞ = 0 convention),
   //   valueAndGrad(outer)(0) = [NaN, Infinity] in both modes: the VALUE changed.
   // Under nesting the inner adjoint of sqrt(x) is an outer Active whose value is 0 (not === 0),
   // so 0 × ∞ is evaluated and gives NaN.
-  it('regression: an outer derivative turns the inner gradient value 1 into NaN at a 0 × ∞ point', () => {
+  it('an outer derivative turns the inner gradient value 1 into NaN at a 0 × ∞ point', () => {
     const f2 = (x: number, y: number) => Math.sqrt(x) * y + x;
     const outer = (u: number) => grad(f2, { argnums: 0 })(0, u) * 3 + u * u;
     expect(outer(0)).toBe(3);
@@ -178,7 +176,7 @@ describe('bugs: nesting changes first-order values', () => {
 
   // Repro: f = (x) => Math.sqrt(x[0]) * x[1]; grad(f)([0, 0]) = [0, 0] but
   //   jvp((x) => grad(f)(x), [[0, 0]], [[0, 1]])[0] = [NaN, 0]
-  it('regression: the primal output of jvp(grad(f)) differs from grad(f) at a 0 × ∞ point', () => {
+  it('the primal output of jvp(grad(f)) differs from grad(f) at a 0 × ∞ point', () => {
     const f = (x: number[]) => Math.sqrt(x[0]!) * x[1]!;
     expect(grad(f)([0, 0])).toEqual([0, 0]);
     const [primal] = jvp((x: number[]) => grad(f)(x), [[0, 0]], [[0, 1]]);
@@ -186,12 +184,12 @@ describe('bugs: nesting changes first-order values', () => {
   });
 });
 
-describe('bugs: wrong types and crashes', () => {
+describe('result types and arguments that used to crash', () => {
   // Repro: let leaked; grad((x: number[]) => { leaked = x; return x[0]!; })([1, 2]);
   //   valueAndGrad((y: number) => leaked[1])(2) -> [TapeVar(2), 0]
   // An escaped value is only caught in arithmetic; returned as is, it comes back as an
   // object of class TapeVar instead of a number (or a DualtapeError).
-  it('regression: a value escaped from a finished grad, returned directly, comes back as a TapeVar object', () => {
+  it('a value escaped from a finished grad, returned directly, comes back as a TapeVar object', () => {
     let leaked: number[] = [];
     grad((x: number[]) => {
       leaked = x;
@@ -211,7 +209,7 @@ describe('bugs: wrong types and crashes', () => {
   //   after all the timing has been done. (Not run at that size here: forward mode takes ~1 min.)
   // Also: compareModes((x: number) => Math.sqrt(x), [0]).modeDifference is NaN although both
   // modes return the identical gradient Infinity.
-  it('regression: compareModes reports modeDifference NaN when both modes agree on an infinite gradient', () => {
+  it('compareModes reports modeDifference NaN when both modes agree on an infinite gradient', () => {
     const r = compareModes((x: number) => Math.sqrt(x), [0], { samples: 1, sampleMs: 1 });
     expect(r.modeDifference).toBe(0);
   });
@@ -221,7 +219,7 @@ describe('bugs: wrong types and crashes', () => {
 // Tricky cases that work (keep them working)
 // ===========================================================================
 
-describe('works: chunked forward mode boundaries', () => {
+describe('chunked forward mode boundaries', () => {
   const f = (x: number[]) => {
     let s = 0;
     for (let i = 0; i < x.length; i++) s += Math.sin(x[i]! * (i + 1)) * x[(i + 1) % x.length]! + x[i]! ** 3 / 7;
@@ -279,7 +277,7 @@ describe('works: chunked forward mode boundaries', () => {
   });
 });
 
-describe('works: API shapes and argnums', () => {
+describe('API shapes and argnums', () => {
   it('argnums out of order over mixed shapes, with a non-differentiable argument, both modes', () => {
     const f = (a: number[], s: string, b: { w: number[]; c: number }, k: number) =>
       a.reduce((t, v, i) => t + v * (i + 1) * b.w[i % b.w.length]!, 0) * b.c + k * k * s.length;
@@ -312,7 +310,7 @@ describe('works: API shapes and argnums', () => {
   });
 });
 
-describe('works: nesting and reentrancy', () => {
+describe('nesting and reentrancy', () => {
   const MODES = ['reverse', 'forward'] as const;
   it('three levels of closures over outer variables, every mode combination (perturbation confusion)', () => {
     for (const a of MODES) for (const b of MODES) for (const c of MODES) {
