@@ -249,6 +249,101 @@ export const kernel: Kernel = { add, sub, mul, div, pow, neg, sqrt, log, sin, co
 // ---------------------------------------------------------------------------
 
 /**
+ * A contribution partial × adjoint larger than this many times the largest
+ * seed makes the sweep start over with compensated summation.
+ */
+const LARGE_CONTRIBUTION = 2 ** 20;
+
+/**
+ * The plain sweep: adjoint[parent] += partial × adjoint. Gives up
+ * (undefined) as soon as one contribution is large against the seeds: then
+ * the adjoints may be sums of large terms that cancel, and a small term added
+ * before them would be lost (see `compensatedSweep`). Below that bound the
+ * rounding of the plain sums stays under 2^-33 of the seeds' scale.
+ */
+function plainSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: number, adjoint: Num]>, top: number): Float64Array | undefined {
+  const { parents, partials, ends } = tape;
+  const adjoint = new Float64Array(top + 1);
+  let scale = 0;
+  for (const [node, a] of seeds) {
+    adjoint[node]! += a as number;
+    scale = Math.max(scale, Math.abs(a as number));
+  }
+  const limit = scale * LARGE_CONTRIBUTION;
+  for (let node = top; node >= 0; node--) {
+    const a = adjoint[node]!;
+    if (a === 0) continue; // nothing flows back through this node
+    const end = ends[node]!;
+    for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) {
+      const c = partials[e]! * a;
+      adjoint[parents[e]!]! += c;
+      if (Math.abs(c) > limit) return undefined;
+    }
+  }
+  return adjoint;
+}
+
+/**
+ * The sweep with compensated (TwoSum / Neumaier) summation: the rounding
+ * error of each addition into adjoint[k] is kept in comp[k] and added back
+ * once every contribution is in, when the sweep reaches node k.
+ *
+ * Why: a node's adjoint is a sum over every path to the output, and those
+ * terms can be huge and cancel where forward mode cancels them inside one
+ * operation. d/da [a / |a|] = 1/|a| - a·sign(a)/|a|² is two terms of 1e100
+ * at a = 1e-100 that reach `a` by two paths; the `+ a` of
+ * `grad(h)(a) + a` (h = |u|/2 written as Math.hypot(u)/2 or sqrt(u * u)/2)
+ * adds 1 to the same adjoint. Summed plainly, 1 + 5e99 - 5e99 is 0: a silently
+ * wrong gradient (forward mode gives 1). Compensated, it is 1. An addition
+ * that overflows or meets a NaN has no finite error term: nothing is kept.
+ */
+function compensatedSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: number, adjoint: Num]>, top: number): Float64Array {
+  const { parents, partials, ends, specials } = tape;
+  const adjoint = new Float64Array(top + 1);
+  const comp = new Float64Array(top + 1);
+  for (const [node, a] of seeds) accumulate(adjoint, comp, node, a as number);
+  const view: Adjoints | undefined = specials && {
+    sweep: {},
+    get: (i) => (i > top ? 0 : comp[i] === 0 ? adjoint[i]! : adjoint[i]! + comp[i]!), // nodes above the highest seed have adjoint 0
+    add: (i, c) => accumulate(adjoint, comp, i, c as number),
+  };
+  for (let node = top; node >= 0; node--) {
+    specials?.get(node)?.(view!);
+    let a = adjoint[node]!;
+    const ca = comp[node]!;
+    if (ca !== 0) {
+      a += ca;
+      adjoint[node] = a;
+      comp[node] = 0;
+    }
+    if (a === 0) continue;
+    const end = ends[node]!;
+    for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) {
+      // accumulate(adjoint, comp, parents[e], partials[e] * a), inlined.
+      const k = parents[e]!;
+      const c = partials[e]! * a;
+      const s = adjoint[k]!;
+      const t = s + c;
+      const b = t - s;
+      const err = s - (t - b) + (c - b);
+      adjoint[k] = t;
+      if (err !== 0 && err === err) comp[k]! += err;
+    }
+  }
+  return adjoint;
+}
+
+/** adjoint[k] += c, keeping the rounding error (TwoSum) in comp[k]. */
+function accumulate(adjoint: Float64Array, comp: Float64Array, k: number, c: number): void {
+  const s = adjoint[k]!;
+  const t = s + c;
+  const b = t - s;
+  const err = s - (t - b) + (c - b);
+  adjoint[k] = t;
+  if (err !== 0 && err === err) comp[k]! += err;
+}
+
+/**
  * Backpropagation on the tape: seeds the adjoints of the given nodes and
  * visits the nodes from the highest seed down to 0 (reverse topological
  * order), adding partial × adjoint into each parent. A node reached by
@@ -267,33 +362,15 @@ export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [
     if (typeof a !== 'number') numeric = false;
   }
   if (numeric) {
-    // Plain numbers all the way: a Float64Array of adjoints.
-    const adjoint = new Float64Array(top + 1);
-    for (const [node, a] of seeds) adjoint[node]! += a as number;
-    const view: Adjoints | undefined = specials && {
-      sweep: {},
-      get: (i) => adjoint[i] ?? 0, // nodes above the highest seed have adjoint 0
-      add: (i, c) => {
-        adjoint[i]! += c as number;
-      },
-    };
+    // Plain numbers all the way: a Float64Array of adjoints. Summed plainly
+    // unless a contribution is large against the seeds; then (and always
+    // with checkpointed regions, whose backward steps cannot be run twice)
+    // with compensation: see `compensatedSweep`.
     if (specials === undefined) {
-      for (let node = top; node >= 0; node--) {
-        const a = adjoint[node]!;
-        if (a === 0) continue; // nothing flows back through this node
-        const end = ends[node]!;
-        for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) adjoint[parents[e]!]! += partials[e]! * a;
-      }
-      return adjoint;
+      const adjoint = plainSweep(tape, seeds, top);
+      if (adjoint !== undefined) return adjoint;
     }
-    for (let node = top; node >= 0; node--) {
-      specials.get(node)?.(view!);
-      const a = adjoint[node]!;
-      if (a === 0) continue;
-      const end = ends[node]!;
-      for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) adjoint[parents[e]!]! += partials[e]! * a;
-    }
-    return adjoint;
+    return compensatedSweep(tape, seeds, top);
   }
   const adjoint: Num[] = new Array<Num>(top + 1).fill(0);
   for (const [node, a] of seeds) adjoint[node] = add(adjoint[node]!, a);
