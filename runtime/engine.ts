@@ -250,19 +250,31 @@ export const kernel: Kernel = { add, sub, mul, div, pow, neg, sqrt, log, sin, co
 
 /**
  * A contribution partial × adjoint larger than this many times the largest
- * seed makes the sweep start over with compensated summation.
+ * seed turns on compensated summation for the rest of the sweep.
  */
 const LARGE_CONTRIBUTION = 2 ** 20;
 
 /**
- * The plain sweep: adjoint[parent] += partial × adjoint. Gives up
- * (undefined) as soon as one contribution is large against the seeds: then
- * the adjoints may be sums of large terms that cancel, and a small term added
- * before them would be lost (see `compensatedSweep`). Below that bound the
- * rounding of the plain sums stays under 2^-33 of the seeds' scale.
+ * The sweep on plain numbers: adjoint[parent] += partial × adjoint, into a
+ * Float64Array.
+ *
+ * From the first contribution that is large against the seeds on, the sums
+ * are compensated (TwoSum): the rounding error of each addition into
+ * adjoint[k] is kept in comp[k] and added back once every contribution is
+ * in, when the sweep reaches node k. Why: a node's adjoint is a sum over
+ * every path to the output, and those terms can be huge and cancel where
+ * forward mode cancels them inside one operation. d/da [a / |a|] is
+ * 1/|a| - a·sign(a)/|a|², two terms of 1e100 at a = 1e-100 that reach `a` by
+ * two paths; the `+ a` of `grad(h)(a) + a` (h = |u|/2 written as
+ * Math.hypot(u)/2 or Math.sqrt(u * u)/2) adds 1 to the same adjoint first.
+ * Summed plainly, 1 + 5e99 - 5e99 is 0: a silently wrong gradient (forward
+ * mode gives 1). Compensated, it is 1. Below the bound the plain sums round
+ * by less than 2^-33 of the seeds' scale, and cost a third of the
+ * compensated ones. An addition that overflows or meets a NaN has no finite
+ * error term: nothing is kept for it.
  */
-function plainSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: number, adjoint: Num]>, top: number): Float64Array | undefined {
-  const { parents, partials, ends } = tape;
+function numericSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: number, adjoint: Num]>, top: number): Float64Array {
+  const { parents, partials, ends, specials } = tape;
   const adjoint = new Float64Array(top + 1);
   let scale = 0;
   for (const [node, a] of seeds) {
@@ -270,45 +282,43 @@ function plainSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: num
     scale = Math.max(scale, Math.abs(a as number));
   }
   const limit = scale * LARGE_CONTRIBUTION;
-  for (let node = top; node >= 0; node--) {
+  let comp: Float64Array | undefined;
+  const view: Adjoints | undefined = specials && {
+    sweep: {},
+    // nodes above the highest seed have adjoint 0
+    get: (i) => (i > top ? 0 : comp === undefined || comp[i] === 0 ? adjoint[i]! : adjoint[i]! + comp[i]!),
+    add: (i, c) => {
+      if (comp === undefined) {
+        if (!(Math.abs(c as number) > limit)) {
+          adjoint[i]! += c as number;
+          return;
+        }
+        comp = new Float64Array(top + 1);
+      }
+      accumulate(adjoint, comp, i, c as number);
+    },
+  };
+  let node = top;
+  // Plain sums, until a large contribution.
+  for (; node >= 0 && comp === undefined; node--) {
+    if (specials !== undefined) specials.get(node)?.(view!);
     const a = adjoint[node]!;
     if (a === 0) continue; // nothing flows back through this node
     const end = ends[node]!;
     for (let e = node === 0 ? 0 : ends[node - 1]!; e < end; e++) {
       const c = partials[e]! * a;
+      if (Math.abs(c) > limit) {
+        comp = new Float64Array(top + 1);
+        for (; e < end; e++) accumulate(adjoint, comp, parents[e]!, partials[e]! * a);
+        break;
+      }
       adjoint[parents[e]!]! += c;
-      if (Math.abs(c) > limit) return undefined;
     }
   }
-  return adjoint;
-}
-
-/**
- * The sweep with compensated (TwoSum / Neumaier) summation: the rounding
- * error of each addition into adjoint[k] is kept in comp[k] and added back
- * once every contribution is in, when the sweep reaches node k.
- *
- * Why: a node's adjoint is a sum over every path to the output, and those
- * terms can be huge and cancel where forward mode cancels them inside one
- * operation. d/da [a / |a|] = 1/|a| - a·sign(a)/|a|² is two terms of 1e100
- * at a = 1e-100 that reach `a` by two paths; the `+ a` of
- * `grad(h)(a) + a` (h = |u|/2 written as Math.hypot(u)/2 or sqrt(u * u)/2)
- * adds 1 to the same adjoint. Summed plainly, 1 + 5e99 - 5e99 is 0: a silently
- * wrong gradient (forward mode gives 1). Compensated, it is 1. An addition
- * that overflows or meets a NaN has no finite error term: nothing is kept.
- */
-function compensatedSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [node: number, adjoint: Num]>, top: number): Float64Array {
-  const { parents, partials, ends, specials } = tape;
-  const adjoint = new Float64Array(top + 1);
-  const comp = new Float64Array(top + 1);
-  for (const [node, a] of seeds) accumulate(adjoint, comp, node, a as number);
-  const view: Adjoints | undefined = specials && {
-    sweep: {},
-    get: (i) => (i > top ? 0 : comp[i] === 0 ? adjoint[i]! : adjoint[i]! + comp[i]!), // nodes above the highest seed have adjoint 0
-    add: (i, c) => accumulate(adjoint, comp, i, c as number),
-  };
-  for (let node = top; node >= 0; node--) {
-    specials?.get(node)?.(view!);
+  if (comp === undefined) return adjoint;
+  // Compensated sums for the rest.
+  for (; node >= 0; node--) {
+    if (specials !== undefined) specials.get(node)?.(view!);
     let a = adjoint[node]!;
     const ca = comp[node]!;
     if (ca !== 0) {
@@ -330,6 +340,7 @@ function compensatedSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [nod
       if (err !== 0 && err === err) comp[k]! += err;
     }
   }
+  // Nodes below the last one visited were all visited: every compensation is folded in.
   return adjoint;
 }
 
@@ -361,17 +372,8 @@ export function reverseSweep(tape: ReverseTrace, seeds: ReadonlyArray<readonly [
     if (node > top) top = node;
     if (typeof a !== 'number') numeric = false;
   }
-  if (numeric) {
-    // Plain numbers all the way: a Float64Array of adjoints. Summed plainly
-    // unless a contribution is large against the seeds; then (and always
-    // with checkpointed regions, whose backward steps cannot be run twice)
-    // with compensation: see `compensatedSweep`.
-    if (specials === undefined) {
-      const adjoint = plainSweep(tape, seeds, top);
-      if (adjoint !== undefined) return adjoint;
-    }
-    return compensatedSweep(tape, seeds, top);
-  }
+  // Plain numbers all the way: a Float64Array of adjoints.
+  if (numeric) return numericSweep(tape, seeds, top);
   const adjoint: Num[] = new Array<Num>(top + 1).fill(0);
   for (const [node, a] of seeds) adjoint[node] = add(adjoint[node]!, a);
   const view: Adjoints = {
