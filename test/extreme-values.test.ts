@@ -10,8 +10,10 @@
  * absorbed by the first and lost when the second cancelled it, so
  * d/da [grad(u => Math.hypot(u) / 2)(a) + a] came out 0 instead of 1 (forward
  * mode gave 1). The sweep now sums with compensation once a contribution is
- * large against the seed (runtime/engine.ts), and the one-argument hypot has
- * the exact partial sign(x) (runtime/rules.ts).
+ * large against the seed (runtime/engine.ts), the fast path sums the terms of
+ * a leaf's partial and forward tangents of three or more terms with
+ * compensation (plugin/preaccumulate.ts, runtime/ops.ts psum), and the
+ * one-argument hypot has the exact partial sign(x) (runtime/rules.ts).
  *
  * Checks, in every combination of outer and inner mode (reverse over
  * reverse, forward over reverse, reverse over forward, forward over
@@ -51,6 +53,14 @@ function signPlus(a: number) {
 function sqrtSq(u: number) { return Math.sqrt(u * u) / 2; }
 function divAbs(u: number) { return u / Math.abs(u); }
 function sqOverAbs(u: number) { return (u * u) / Math.abs(u) / 2; }
+// One statement (the plugin's fast path preaccumulates it): a occurs three
+// times, with the terms 3, 1/|a| and -a·sign(a)/|a|² of its partial.
+function k1(a: number) { return 3 * a + a / Math.abs(a); }
+function k2(a: number) { return a / Math.abs(a) + 3 * a; }
+function k3(a: number) { return 3 * a + a / Math.hypot(a, 0); }
+function k4(a: number) { return 3 * a + Math.sqrt(a * a) / a; }
+// Several inputs, so that forward mode carries them in one chunk.
+function kv(x: number[]) { return 3 * x[0]! + x[0]! / Math.abs(x[0]!) + x[1]! / Math.abs(x[0]!) + x[2]!; }
 // The property test's counterexample: the first argument of a two-argument function.
 function h0(u: number, _v: number) { return Math.hypot(u) / 2; }
 
@@ -118,6 +128,20 @@ describe('first order: the same absorption without nesting', () => {
     for (const mode of MODES) {
       for (const a of [-1e-100, 1e-150, -1e-10, 2]) expect(grad(signPlus, { mode })(a), `${mode} at ${a}`).toBe(3);
     }
+  });
+});
+
+describe('one statement: the partial of a leaf that occurs several times (fast path; DUALTAPE_FAST_PATH=0 runs the generic path)', () => {
+  it('d/da [3a + a / |a|] = 3 however the statement is written, both modes', () => {
+    for (const k of [k1, k2, k3, k4]) {
+      for (const mode of MODES) {
+        for (const a of [-1e-100, 1e-150, -1e-10, 2]) expect(grad(k, { mode })(a), `${k.name}, ${mode} at ${a}`).toBe(3);
+      }
+    }
+  });
+  it('several inputs (chunked forward mode): [3 - x1/x0², 1/|x0|, 1] at x0 = -1e-100 (to the rounding of 1e100 in the first entry)', () => {
+    // d/dx0 [3 x0 + sign(x0) + x1/|x0|] = 3 - x1 sign(x0)/x0²: with x1 = 0, 3.
+    for (const mode of MODES) expect(grad(kv, { mode })([-1e-100, 0, 5]), mode).toEqual([3, 1e100, 1]);
   });
 });
 
