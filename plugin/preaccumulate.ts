@@ -269,8 +269,22 @@ export function preaccumulate(path: NodePath<Expr>, ctx: Context, act: Activity)
   for (const l of distinct) {
     if (!l.active) continue;
     const parts = leaves.filter((o) => o.id === l.id).flatMap((o) => o.contributions);
-    let sum: Sym = 0;
-    for (const c of parts) sum = K.add(sum as never, c as never) as unknown as Sym;
+    let known = 0;
+    const unknown: Expr[] = [];
+    for (const c of parts) {
+      if (typeof c === 'number') known += c;
+      else unknown.push(c);
+    }
+    let sum: Sym;
+    if (unknown.length + (known === 0 ? 0 : 1) >= 3) {
+      // Three or more terms (3 + 1e100 - 1e100 for `3 * a + a / Math.abs(a)`
+      // at a = -1e-100): a compensated sum, so that a small term is not lost
+      // when large ones cancel (see psum in runtime/ops.ts).
+      sum = t.callExpression(ctx.helper('psum'), [...(known === 0 ? [] : [K.lit(known)]), ...unknown.map((c) => K.lit(c))]);
+    } else {
+      sum = known;
+      for (const c of unknown) sum = K.add(sum as never, c as never) as unknown as Sym;
+    }
     emitted.push([l, sum]);
   }
   // A non-finite partial means some chain product met an infinity (a kink such as sqrt at 0, or a

@@ -149,18 +149,45 @@ function chunk2(T: Join, z: number, t: number[], p: number, u: number[], q: numb
   return new Dual(z, out, T as never);
 }
 
-/** Chunked forward mode: the tangent vector Σ p_k t_k, one entry per direction. */
+/**
+ * Chunked forward mode: the tangent vector Σ p_k t_k, one entry per
+ * direction, each summed with compensation (see psum).
+ */
 function chunk(T: Join, z: number, ls: unknown[], ps: number[]): unknown {
   let out: number[] | undefined;
+  let comp: number[] | undefined;
   for (let k = 0; k < ls.length; k++) {
     const l = ls[k];
     const p = ps[k]!;
     if (typeof l === 'number' || p === 0) continue;
     const t = (l as Dual).t as number[];
     out ??= new Array<number>(t.length).fill(0);
-    for (let c = 0; c < t.length; c++) if (t[c] !== 0) out[c]! += p * t[c]!;
+    comp ??= new Array<number>(t.length).fill(0);
+    for (let c = 0; c < t.length; c++) {
+      if (t[c] === 0) continue;
+      const s = out[c]!;
+      const x = p * t[c]!;
+      const u = s + x;
+      comp[c]! += Math.abs(s) >= Math.abs(x) ? s - u + x : x - u + s;
+      out[c] = u;
+    }
   }
-  return out === undefined ? z : new Dual(z, out, T as never);
+  if (out === undefined) return z;
+  for (let c = 0; c < out.length; c++) {
+    const r = out[c]! + comp![c]!;
+    if (comp![c] !== 0 && r === r) out[c] = r;
+  }
+  return new Dual(z, out, T as never);
+}
+
+/** x + y + z, compensated (see psum). */
+function sum3(x: number, y: number, z: number): number {
+  const s = x + y;
+  const t = s + z;
+  const comp = (Math.abs(x) >= Math.abs(y) ? x - s + y : y - s + x) + (Math.abs(s) >= Math.abs(z) ? s - t + z : z - t + s);
+  if (comp === 0) return t;
+  const r = t + comp;
+  return r === r ? r : t;
 }
 
 export function emit2(T: Join, z: number, a: unknown, pa: number, b: unknown, pb: number): unknown {
@@ -209,8 +236,31 @@ export function emit3(T: Join, z: number, a: unknown, pa: number, b: unknown, pb
   const bt = (b as Dual).t as number;
   const ct = (c as Dual).t as number;
   if (typeof at !== 'number' || typeof bt !== 'number' || typeof ct !== 'number') return chunk(T, z, [a, b, c], [pa, pb, pc]);
-  const t = (at === 0 ? 0 : pa * at) + (bt === 0 ? 0 : pb * bt) + (ct === 0 ? 0 : pc * ct);
+  const t = sum3(at === 0 ? 0 : pa * at, bt === 0 ? 0 : pb * bt, ct === 0 ? 0 : pc * ct);
   return t === 0 ? z : new Dual(z, t, T as never);
+}
+
+/**
+ * The partial of a preaccumulated expression with respect to a leaf that
+ * occurs in it several times: the sum of one term per occurrence (three or
+ * more), compensated (Neumaier). Summed plainly, the terms 3, 1e100 and
+ * -1e100 of `3 * a + a / Math.abs(a)` at a = -1e-100 give 0, not 3; the
+ * generic path (and forward mode there) cancels the large terms inside the
+ * division first. An infinite term makes the compensation NaN: then the
+ * plain sum is the answer.
+ */
+export function psum(...cs: number[]): number {
+  let s = cs[0]!;
+  let comp = 0;
+  for (let k = 1; k < cs.length; k++) {
+    const c = cs[k]!;
+    const t = s + c;
+    comp += Math.abs(s) >= Math.abs(c) ? s - t + c : c - t + s;
+    s = t;
+  }
+  if (comp === 0) return s;
+  const r = s + comp;
+  return r === r ? r : s;
 }
 
 /** `join` of two and three leaves at once. */
@@ -247,13 +297,14 @@ export function emitN(T: Join, z: number, ls: unknown[], ps: number[]): unknown 
     return edges === 0 ? z : T.node(z, 'expr');
   }
   if (ls.some((l) => l instanceof Dual && Array.isArray(l.t))) return chunk(T, z, ls, ps);
-  let t = 0;
+  const terms: number[] = [];
   for (let k = 0; k < ls.length; k++) {
     const l = ls[k];
     if (typeof l === 'number' || ps[k] === 0) continue;
     const lt = (l as Dual).t as number;
-    if (lt !== 0) t += ps[k]! * lt;
+    if (lt !== 0) terms.push(ps[k]! * lt);
   }
+  const t = terms.length === 0 ? 0 : psum(...terms);
   return t === 0 ? z : new Dual(z, t, T as never);
 }
 

@@ -94,14 +94,17 @@ export const binaryRules = {
   // Special case: pow. d/dx x^y = y x^(y-1), taken as 0 when x = y = 0
   // (0 * 0^-1 would be NaN). The guard looks at both values, so that at
   // y = 0 alone the formula stays and its own derivative in y (x^-1) is
-  // right for nested derivatives. d/dy x^y = x^y log x is taken as 0 at x = 0
+  // right for nested derivatives; a constant exponent 0 (a plain number, so
+  // at no level a derivative) gives 0 outright, not 0 * x^-1, which is NaN
+  // where x^-1 overflows (a subnormal x: the second derivative of x ** 1).
+  // d/dy x^y = x^y log x is taken as 0 at x = 0
   // (its limit as x -> 0+ for y > 0) and when x^y is 0 (an infinite base with
   // a negative exponent), rather than 0 * ±Infinity = NaN. For x < 0 it is
   // NaN: x^y has no real derivative in y there. Only evaluated when the
   // exponent carries a derivative, so `x ** 3` at x < 0 is fine.
   // -------------------------------------------------------------------------
   pow:   { name: 'pow', f: Math.pow,
-           dx: ($, x, y) => ($.value(y) === 0 && $.value(x) === 0 ? 0 : $.mul(y, $.pow(x, $.sub(y, 1)))),
+           dx: ($, x, y) => (y === 0 || ($.value(y) === 0 && $.value(x) === 0) ? 0 : $.mul(y, $.pow(x, $.sub(y, 1)))),
            dy: ($, x, _y, z) => ($.value(x) === 0 || $.value(z) === 0 ? 0 : $.mul(z, $.log(x))) },
 
   // -------------------------------------------------------------------------
@@ -119,6 +122,7 @@ export const binaryRules = {
 // Variadic functions (hypot, max, min): their partials depend on all the
 // arguments at once, so each gives the whole partial vector.
 // - hypot: d/dx_i = x_i / z; at the origin (z = 0) we use the subgradient 0.
+//   With one argument it is abs: sign(x).
 // - max/min: the derivative goes to the argument(s) equal to the result; ties
 //   split it evenly (two tied arguments get 1/2 each), as JAX does. A NaN
 //   argument makes the result NaN and gets partial 1.
@@ -145,8 +149,11 @@ function extremumPartials($: Kernel, xs: readonly Num[], z: Num): Num[] {
 }
 
 export const variadicRules = {
+  // One argument: hypot(x) is |x|, and x / z is sign(x) exactly. Written as
+  // sign its own derivative is 0 (as for abs) rather than 1/z - x²/z³, which
+  // overflows for a subnormal x (1/5e-309 = Infinity) and gives NaN.
   hypot: { name: 'hypot', f: Math.hypot,
-           d: ($, xs, z) => xs.map((x) => ($.value(z) === 0 ? 0 : $.div(x, z))) },
+           d: ($, xs, z) => (xs.length === 1 ? [$.sign(xs[0]!)] : xs.map((x) => ($.value(z) === 0 ? 0 : $.div(x, z)))) },
   max:   { name: 'max', f: Math.max, d: extremumPartials },
   min:   { name: 'min', f: Math.min, d: extremumPartials },
 } satisfies Record<string, VariadicRule>;
