@@ -12,6 +12,7 @@ import { ENTRY_POINTS } from './names.js';
 import { compileFunction } from './rewrite.js';
 import { findUnsupported } from './unsupported.js';
 import { collectRoots, createTwins, fileHasDirective, wrapAnonymous } from './targets.js';
+import { emitAdjoints } from './adjoint/index.js';
 
 export interface DualtapeBabelOptions {
   /** The module users import dualtape from (default 'dualtape'); compiled code imports `${runtime}/ops`. */
@@ -22,6 +23,14 @@ export interface DualtapeBabelOptions {
    * runtime call per operation (smaller output, slower).
    */
   fastPath?: boolean;
+  /**
+   * The adjoint tier (default true): named module-level functions the plugin
+   * can compile whole also get generated adjoint code (forward and reverse
+   * sweeps on plain numbers), which `grad` runs instead of the tape.
+   */
+  adjoint?: boolean;
+  /** Print, per function, which tier its gradients run on and why (also DUALTAPE_REPORT=1). */
+  report?: boolean;
 }
 
 const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPass> => {
@@ -30,7 +39,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
   const runtime = options.runtime ?? 'dualtape';
   const opsModule = `${runtime}/ops`;
 
-  function transform(program: NodePath<BabelTypes.Program>): void {
+  function transform(program: NodePath<BabelTypes.Program>, filename: string | undefined): void {
     const body = program.node.body;
     // Already compiled (a second pass over our own output): nothing to do.
     if (body.some((s) => t.isImportDeclaration(s) && s.source.value === opsModule)) return;
@@ -63,6 +72,10 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     }
     // New declarations must be known to the scope before the rewrite looks names up.
     program.scope.crawl();
+    if (options.adjoint !== false) {
+      emitAdjoints(ctx, roots.named.keys(), { report: options.report, filename });
+      program.scope.crawl();
+    }
 
     for (const [fn, strict] of twins) compileFunction(fn, ctx, strict);
     for (const fn of anonymous) compileFunction(fn, ctx, true);
@@ -106,8 +119,8 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
   return {
     name: 'dualtape',
     visitor: {
-      Program(path) {
-        transform(path);
+      Program(path, state) {
+        transform(path, state.filename);
       },
     },
   };

@@ -8,6 +8,7 @@ import { reverseSweep } from './engine.js';
 import { checkArg, checkResult, compiledOrThrow, describe, mapLeaves, setOwn, shapeLike } from './args.js';
 import { compiled } from './registry.js';
 import { tapeStats } from './stats.js';
+import { adjointOf, adjointRefusal, runAdjoint } from './adjoint/entry.js';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -177,6 +178,12 @@ function prepare(f: Fn<unknown[]>, opts: GradOptions, api: string): Runner {
 }
 
 function runReverse(fc: Function, self: unknown, args: unknown[], which: number[], api: string): [Num, unknown[]] {
+  // The adjoint tier, when the plugin generated adjoint code and this call fits it (see runtime/adjoint/).
+  const adj = adjointOf(fc);
+  if (adj !== undefined && adjointRefusal(adj, self, args, which) === undefined) {
+    const done = runAdjoint(adj, args, which, (out) => checkResult(out, api) as number);
+    if (done !== undefined) return done;
+  }
   const tape = new ReverseTrace();
   tapeStats.begin();
   try {

@@ -16,6 +16,10 @@ export {
   floor, ceil, round, trunc, sign,
 } from './engine.js';
 export { value, callable, compiled, register };
+// The adjoint tier (generated adjoint code, see plugin/adjoint/): its stacks, partial helpers and registration.
+export { $S, reserve } from './adjoint/stack.js';
+export { adjUnary, adjBinary, adjVariadic } from './adjoint/partials.js';
+export { registerAdjoint, registerTape } from './adjoint/entry.js';
 
 // Math functions passed around as values (`xs.map(Math.exp)`, `const { sin } = Math`)
 // resolve to their differentiable versions through the registry.

@@ -1,0 +1,178 @@
+/**
+ * The adjoint tier's entry in the plugin: for each named module-level
+ * function the plugin twins, try to compile forward/reverse adjoint code
+ * (analysis.ts → control.ts/statements.ts/expressions.ts → emit.ts), emit it
+ * at the end of the module and register it with the runtime next to the
+ * twin; otherwise register the reason the tape tier runs it.
+ *
+ * Variants: one per set of active parameters that is asked for: all of them
+ * that can carry a derivative (what `grad(f)` needs), plus whatever calls
+ * between compiled functions need, found on demand.
+ */
+import { parse } from '@babel/parser';
+import type { NodePath } from '@babel/traverse';
+import type * as BabelTypes from '@babel/types';
+import { functionOfBinding } from '../context.js';
+import type { Binding, Context } from '../context.js';
+import { Lowering } from './analysis.js';
+import { emitVariant } from './emit.js';
+import type { FunctionUnit, Naming } from './emit.js';
+import { Fallback } from './model.js';
+import type { CalleeInfo } from './statements.js';
+
+export interface AdjointOptions {
+  /** Print per function which tier runs it (also DUALTAPE_REPORT=1). */
+  report?: boolean;
+  filename?: string;
+}
+
+interface Candidate {
+  binding: Binding;
+  name: string;
+  fn: NodePath<BabelTypes.Function>;
+  twin: string;
+  unit?: FunctionUnit;
+  reason?: string;
+  masks: Set<number>;
+}
+
+export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: AdjointOptions): void {
+  const t = ctx.t;
+  const program = ctx.program;
+  const taken = new Set<string>();
+  program.traverse({
+    Identifier(p) {
+      taken.add(p.node.name);
+    },
+  });
+  const cands = new Map<string, Candidate>();
+  const byBinding = new Map<Binding, Candidate>();
+  const all: Candidate[] = [];
+  for (const b of named) {
+    const fn = functionOfBinding(b);
+    const twin = ctx.twinOf(b);
+    if (!fn || !twin) continue;
+    const c: Candidate = { binding: b, name: b.identifier.name, fn, twin: twin.name, masks: new Set() };
+    all.push(c);
+    if (!b.scope.path.isProgram()) {
+      c.reason = `${c.name} is not a module-level function (line ${fn.node.loc?.start.line ?? 0})`;
+      continue;
+    }
+    cands.set(c.name, c);
+    byBinding.set(b, c);
+  }
+  const compilable = (b: Binding): string | undefined => {
+    const c = byBinding.get(b);
+    return c && c.reason === undefined ? c.name : undefined;
+  };
+  // Lower each function; a function calling one that falls back falls back too.
+  for (const c of cands.values()) {
+    try {
+      const low = new Lowering(t, c.fn, compilable, taken).lower();
+      c.unit = { name: c.name, low, taken, shadows: new Map() };
+    } catch (e) {
+      if (!(e instanceof Fallback)) throw e;
+      c.reason = e.message;
+    }
+  }
+  let code = '';
+  for (let round = 0; round < 50; round++) {
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const c of cands.values()) {
+        if (c.reason !== undefined || !c.unit) continue;
+        for (const callee of c.unit.low.callees) {
+          const other = cands.get(callee);
+          if (!other || other.reason !== undefined) {
+            c.reason = `calls ${callee}, which runs on the tape${other?.reason ? ` (${other.reason})` : ''}`;
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+    const ok = [...cands.values()].filter((c) => c.reason === undefined && c.unit);
+    const done = new Map<string, Set<number>>();
+    const work: [Candidate, number][] = [];
+    const need = (fn: string, mask: number): void => {
+      const c = cands.get(fn)!;
+      const seen = done.get(fn) ?? new Set<number>();
+      done.set(fn, seen);
+      if (!seen.has(mask)) {
+        seen.add(mask);
+        work.push([c, mask]);
+      }
+    };
+    const full = (c: Candidate): number => c.unit!.low.params.reduce((m, v) => (v.kind !== 'data' ? m | (1 << v.param) : m), 0);
+    const naming: Naming = {
+      fwd: (fn, mask) => `${fn}$fwd${mask === full(cands.get(fn)!) ? '' : `_${mask}`}`,
+      rev: (fn, mask) => `${fn}$rev${mask === full(cands.get(fn)!) ? '' : `_${mask}`}`,
+      callee: (fn): CalleeInfo => ({ params: cands.get(fn)!.unit!.low.params.map((v) => v.kind) }),
+      helper: (name) => ctx.helper(name).name,
+      need,
+    };
+    for (const c of ok) need(c.name, full(c));
+    const parts: string[] = [];
+    let failed = false;
+    while (work.length > 0) {
+      const [c, mask] = work.shift()!;
+      try {
+        parts.push(emitVariant(t, c.unit!, mask, naming));
+      } catch (e) {
+        if (!(e instanceof Fallback)) throw e;
+        c.reason = e.line ? e.message : `${e.reason} (line ${c.fn.node.loc?.start.line ?? 0})`;
+        failed = true;
+        break;
+      }
+    }
+    if (failed) continue;
+    for (const [fn, masks] of done) cands.get(fn)!.masks = masks;
+    code = parts.join('\n');
+    break;
+  }
+
+  // Emit: the functions at the end, registrations next to the twins.
+  if (code) {
+    const stmts = parse(code, { sourceType: 'module' }).program.body;
+    program.pushContainer('body', stmts);
+  }
+  const body = program.get('body');
+  const firstNonImport = body.find((p) => !p.isImportDeclaration());
+  const report = options.report || (typeof process !== 'undefined' && process.env.DUALTAPE_REPORT === '1');
+  for (const c of all) {
+    let call: BabelTypes.Statement;
+    if (c.reason === undefined && c.unit) {
+      const variants = [...c.masks].sort((a, b) => a - b).map((m) =>
+        t.objectExpression([
+          t.objectProperty(t.identifier('mask'), t.numericLiteral(m)),
+          t.objectProperty(t.identifier('fwd'), t.identifier(`${c.name}$fwd${m === fullMask(c) ? '' : `_${m}`}`)),
+          t.objectProperty(t.identifier('rev'), t.identifier(`${c.name}$rev${m === fullMask(c) ? '' : `_${m}`}`)),
+        ]));
+      call = t.expressionStatement(t.callExpression(ctx.helper('registerAdjoint'), [
+        t.identifier(c.twin), t.stringLiteral(c.name),
+        t.arrayExpression(c.unit.low.params.map((v) => t.stringLiteral(KIND_NAMES[v.kind]))),
+        t.arrayExpression(variants),
+      ]));
+      if (report) console.error(`dualtape: ${options.filename ?? 'module'}: ${c.name}: adjoint`);
+    } else {
+      call = t.expressionStatement(t.callExpression(ctx.helper('registerTape'), [t.identifier(c.twin), t.stringLiteral(c.reason ?? 'not compiled')]));
+      if (report) console.error(`dualtape: ${options.filename ?? 'module'}: ${c.name}: tape: ${c.reason}`);
+    }
+    // A function declaration's twin is hoisted: register at the top; a const's after its declaration.
+    const twinBinding = program.scope.getBinding(c.twin);
+    const decl = twinBinding?.path;
+    if (decl?.isFunctionDeclaration() && firstNonImport) firstNonImport.insertBefore(call);
+    else {
+      const stmt = decl?.getStatementParent();
+      if (stmt) stmt.insertAfter(call);
+      else program.pushContainer('body', call);
+    }
+  }
+}
+
+const KIND_NAMES = { num: 'number', arr: 'array', arr2: 'array2', data: 'data' } as const;
+
+function fullMask(c: Candidate): number {
+  return c.unit!.low.params.reduce((m, v) => (v.kind !== 'data' ? m | (1 << v.param) : m), 0);
+}
