@@ -314,7 +314,6 @@ export class Lowering {
     if (id.isObjectPattern()) {
       if (!init.node) this.fail(d, 'destructuring without a value');
       const e = this.expr(init as P<BabelTypes.Expression>, out, true);
-      if (isActive(e)) this.fail(d, 'destructuring a value that carries a derivative runs on the tape');
       const vars: [Var, string][] = [];
       for (const prop of id.get('properties')) {
         if (!prop.isObjectProperty() || prop.node.computed || !this.t.isIdentifier(prop.node.key) || !prop.get('value').isIdentifier()) {
@@ -412,7 +411,7 @@ export class Lowering {
       if (e.k === 'call') {
         const tmp = this.temp();
         out.push({ k: 'set', v: tmp, op: '=', e, decl: true, line });
-      } else if (e.k === 'opaque') out.push({ k: 'effect', code: e.code, line });
+      } else if (e.k === 'opaque') out.push({ k: 'effect', code: e.code, e, line });
       return;
     }
     this.fail(p, `the statement ${p.type} runs on the tape`);
@@ -422,9 +421,17 @@ export class Lowering {
   // Expressions
   // -------------------------------------------------------------------------
 
+  /** Inside a test or an index: no derivative flows (so `?:` may stay an expression). */
+  private passiveContext = 0;
+
   /** An expression only used for its value in the forward sweep (a test, an index). */
   private passive(p: P, out: Stmt[]): Expr {
-    return this.expr(p as P<BabelTypes.Expression>, out, false);
+    this.passiveContext++;
+    try {
+      return this.expr(p as P<BabelTypes.Expression>, out, false);
+    } finally {
+      this.passiveContext--;
+    }
   }
 
   /**
@@ -455,12 +462,11 @@ export class Lowering {
       if (p.node.computed) {
         const prop = p.get('property') as P;
         if (this.hasCall(prop)) this.fail(prop, 'a call in an index runs on the tape');
-        const index = this.expr(prop, pre, false);
-        if (isActive(index)) this.fail(prop, 'an index that carries a derivative');
+        const index = this.passive(prop, pre);
         return { k: 'idx', obj, index };
       }
+      if (p.node.property.type !== 'Identifier') this.fail(p, 'this member read runs on the tape');
       const name = (p.node.property as BabelTypes.Identifier).name;
-      if (isActive(obj) && name !== 'length') this.fail(p, `reads .${name} of an array that carries derivatives`);
       return { k: 'prop', obj, name };
     }
     if (p.isBinaryExpression()) {
@@ -481,9 +487,8 @@ export class Lowering {
     if (p.isLogicalExpression()) {
       const l = this.expr(p.get('left'), pre, false);
       const r = this.expr(p.get('right'), [], false);
-      const e: Expr = { k: 'logic', op: p.node.operator, l, r };
-      if (isActive(l) || isActive(r) || this.hasCall(p.get('right'))) this.fail(p, `\`${p.node.operator}\` on values that carry derivatives runs on the tape`);
-      return e;
+      if (this.hasCall(p.get('right'))) this.fail(p, `a call after \`${p.node.operator}\` runs on the tape`);
+      return { k: 'logic', op: p.node.operator, l, r };
     }
     if (p.isConditionalExpression()) {
       if (this.hasCall(p.get('test'))) this.fail(p, 'a call in a test runs on the tape');
@@ -492,8 +497,8 @@ export class Lowering {
       const bp: Stmt[] = [];
       const a = this.expr(p.get('consequent'), ap, false);
       const b = this.expr(p.get('alternate'), bp, false);
-      if (!isActive(a) && !isActive(b) && ap.length === 0 && bp.length === 0) return { k: 'cond', test, a, b };
-      // Active branches: `tmp = c ? a : b` becomes an if statement, so each branch has its own reverse.
+      if (this.passiveContext > 0 && ap.length === 0 && bp.length === 0) return { k: 'cond', test, a, b };
+      // In a value: `tmp = c ? a : b` becomes an if statement, so each branch has its own reverse.
       const tmp = this.temp();
       ap.push({ k: 'set', v: tmp, op: '=', e: a, decl: false, line });
       bp.push({ k: 'set', v: tmp, op: '=', e: b, decl: false, line });
@@ -519,9 +524,8 @@ export class Lowering {
           this.callees.add(name);
           const xs = args.map((a) => {
             const e = this.expr(a as P, pre, false);
-            if (e.k === 'num' || e.k === 'var' || e.k === 'ext' || (e.k === 'idx' && !isActive(e))) return e;
-            if (!isActive(e) && e.k !== 'idx') return e;
-            // Active expressions become temporaries, so the call's reverse can push into them.
+            if (e.k === 'num' || e.k === 'var' || e.k === 'ext' || e.k === 'idx') return e;
+            // Other arguments become temporaries, so the call's reverse can accumulate into them.
             const tmp = this.temp(kindOfExpr(e));
             pre.push({ k: 'set', v: tmp, op: '=', e, decl: true, line });
             return { k: 'var', v: tmp } as Expr;
@@ -533,20 +537,23 @@ export class Lowering {
           return { k: 'var', v: tmp };
         }
       }
-      // Any other call: only passive arguments, only as a whole statement or right-hand side.
-      const xs = args.map((a) => this.expr(a as P, pre, false));
-      if (xs.some(isActive)) {
-        this.fail(p, `calls ${describeCallee(p)}, which the adjoint tier does not compile, with a value that carries a derivative`);
+      // Any other call: only as a whole statement or right-hand side (checked per variant: no active argument).
+      const xs = args.map((a) => this.expr(a as P, [], false));
+      if (callee.isMemberExpression()) xs.push(this.expr(callee.get('object') as P, [], false));
+      if (!whole) {
+        const b = callee.isIdentifier() ? p.scope.getBinding(callee.node.name) : undefined;
+        this.fail(p, b && b.scope.path.isProgram() && (b.path.isFunctionDeclaration() || b.path.isVariableDeclarator())
+          ? `calls ${describeCallee(p)}, which runs on the tape`
+          : `calls ${describeCallee(p)}, which the adjoint tier does not compile, inside an expression`);
       }
-      if (!whole) this.fail(p, `calls ${describeCallee(p)} inside an expression`);
-      return { k: 'opaque', code: p.toString() };
+      return { k: 'opaque', code: p.toString(), args: xs };
     }
     if (p.isNewExpression()) {
       const callee = p.get('callee');
       const args = p.get('arguments');
       if (callee.isIdentifier() && TYPED.has(callee.node.name) && !p.scope.getBinding(callee.node.name) && args.length === 1 && whole) {
         const n = this.expr(args[0] as P, pre, false);
-        if (kindOfExpr(n) !== 'num' || isActive(n)) this.fail(p, `new ${callee.node.name}(array) runs on the tape`);
+        if (kindOfExpr(n) !== 'num') this.fail(p, `new ${callee.node.name}(array) runs on the tape`);
         return { k: 'newarr', how: 'typed', n, typed: callee.node.name };
       }
       this.fail(p, 'this `new` runs on the tape');
@@ -734,6 +741,33 @@ export function markActivity(low: Lowered, mask: number): void {
     changed = false;
     walk(low.body);
   }
+}
+
+/**
+ * What only activity can tell (so per variant): a value that carries a
+ * derivative must not reach code the tier cannot see through.
+ */
+export function checkVariant(low: Lowered): void {
+  const expr = (e: Expr, line: number): void => {
+    if (e.k === 'opaque' && e.args.some(isActive)) {
+      throw new Fallback(`passes a value that carries a derivative to \`${e.code.slice(0, 40)}\`, which the adjoint tier does not compile`, line);
+    }
+    if (e.k === 'logic' && (isActive(e.l) || isActive(e.r))) throw new Fallback(`\`${e.op}\` on a value that carries a derivative runs on the tape`, line);
+    if (e.k === 'prop' && e.name !== 'length' && isActive(e.obj)) throw new Fallback(`reads .${e.name} of an array that carries derivatives`, line);
+    for (const c of children(e)) expr(c, line);
+  };
+  const walk = (list: Stmt[]): void => {
+    for (const s of list) {
+      switch (s.k) {
+        case 'set': case 'destr': case 'push': case 'return': expr(s.e, s.line); break;
+        case 'elem': expr(s.index, s.line); expr(s.e, s.line); break;
+        case 'if': expr(s.test, s.line); walk(s.then); walk(s.else); break;
+        case 'loop': if (s.test) expr(s.test, s.line); walk(s.init); walk(s.body); walk(s.update); break;
+        case 'effect': expr(s.e, s.line); break;
+      }
+    }
+  };
+  walk(low.body);
 }
 
 function markRoot(e: Expr, mark: (v: Var) => void): void {

@@ -12,7 +12,7 @@
  *   stacks' `out` buffer (index = parameter position), read by the caller at once.
  */
 import type * as BabelTypes from '@babel/types';
-import { markActivity } from './analysis.js';
+import { checkVariant, markActivity } from './analysis.js';
 import type { Lowered } from './analysis.js';
 import { Body, indent } from './control.js';
 import { Printer } from './expressions.js';
@@ -60,6 +60,7 @@ export function callMask(args: Expr[], info: CalleeInfo): number {
 export function emitVariant(t: T, unit: FunctionUnit, mask: number, naming: Naming): string {
   const { low, taken, name } = unit;
   markActivity(low, mask);
+  checkVariant(low);
   const used = new Set<string>([...low.params, ...low.locals].map((v) => v.name));
   const shadowName = (v: Var): string => {
     let s = unit.shadows.get(v);

@@ -14,7 +14,7 @@ import { binaryRules, unaryRules } from '../../runtime/rules.js';
 import type { BinaryName, UnaryName } from '../../runtime/rules.js';
 import { symbolicKernel, symbolicPartial } from '../symbolic.js';
 import type { Sym } from '../symbolic.js';
-import { ARITH, PIECEWISE, isActive } from './model.js';
+import { ARITH, Fallback, PIECEWISE, isActive } from './model.js';
 import type { Expr, Var } from './model.js';
 
 type T = typeof import('@babel/core').types;
@@ -125,6 +125,7 @@ export function adjointOf(t: T, pr: Printer, e: Expr, z: string | undefined, tem
       const kind = x.name in unaryRules ? 'unary' : x.name === 'pow' || x.name === 'atan2' ? 'binary' : 'variadic';
       return { k: 'op', kind, name: x.name, args: x.args.map(build), src: x };
     }
+    if (x.k !== 'var' && x.k !== 'idx') throw new Fallback(`a value that carries a derivative goes through ${x.k === 'cond' ? '?:' : 'an expression'} the adjoint tier does not differentiate`, 0);
     return { k: 'leaf', e: x, active: true };
   };
   const root = build(e);

@@ -46,23 +46,22 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
     },
   });
   const cands = new Map<string, Candidate>();
-  const byBinding = new Map<Binding, Candidate>();
+  // Keyed by the declaration node: Binding objects do not survive a scope crawl.
+  const byBinding = new Map<object, Candidate>();
   const all: Candidate[] = [];
   for (const b of named) {
     const fn = functionOfBinding(b);
     const twin = ctx.twinOf(b);
     if (!fn || !twin) continue;
+    // Only module-level functions: the generated code lives at the module level.
+    if (!b.scope.path.isProgram()) continue;
     const c: Candidate = { binding: b, name: b.identifier.name, fn, twin: twin.name, masks: new Set() };
     all.push(c);
-    if (!b.scope.path.isProgram()) {
-      c.reason = `${c.name} is not a module-level function (line ${fn.node.loc?.start.line ?? 0})`;
-      continue;
-    }
     cands.set(c.name, c);
-    byBinding.set(b, c);
+    byBinding.set(b.path.node, c);
   }
   const compilable = (b: Binding): string | undefined => {
-    const c = byBinding.get(b);
+    const c = byBinding.get(b.path.node);
     return c && c.reason === undefined ? c.name : undefined;
   };
   // Lower each function; a function calling one that falls back falls back too.
@@ -71,8 +70,7 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
       const low = new Lowering(t, c.fn, compilable, taken).lower();
       c.unit = { name: c.name, low, taken, shadows: new Map() };
     } catch (e) {
-      if (!(e instanceof Fallback)) throw e;
-      c.reason = e.message;
+      c.reason = reasonOf(e);
     }
   }
   let code = '';
@@ -120,8 +118,7 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
       try {
         parts.push(emitVariant(t, c.unit!, mask, naming));
       } catch (e) {
-        if (!(e instanceof Fallback)) throw e;
-        c.reason = e.line ? e.message : `${e.reason} (line ${c.fn.node.loc?.start.line ?? 0})`;
+        c.reason = e instanceof Fallback && !e.line ? `${e.reason} (line ${c.fn.node.loc?.start.line ?? 0})` : reasonOf(e);
         failed = true;
         break;
       }
@@ -169,6 +166,16 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
       else program.pushContainer('body', call);
     }
   }
+}
+
+/**
+ * The reason a function stays on the tape. A construct the adjoint compiler
+ * does not expect is a fallback too (the tape is the tested path), never a
+ * build error; DUALTAPE_REPORT=1 shows it.
+ */
+function reasonOf(e: unknown): string {
+  if (e instanceof Fallback) return e.message;
+  return `the adjoint compiler failed (${e instanceof Error ? e.message : String(e)}); please report this`;
 }
 
 const KIND_NAMES = { num: 'number', arr: 'array', arr2: 'array2', data: 'data' } as const;

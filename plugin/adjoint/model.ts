@@ -36,8 +36,8 @@ export type Expr =
   | { k: 'cond'; test: Expr; a: Expr; b: Expr }
   /** A call to a function the adjoint tier compiles (by its binding's name). */
   | { k: 'call'; fn: string; args: Expr[] }
-  /** Any other call, printed as is: only as a whole statement or right-hand side, never re-evaluated. */
-  | { k: 'opaque'; code: string }
+  /** Any other call, printed as is: only as a whole statement or right-hand side, never re-evaluated. `args`: what it is given (receiver included), checked for activity. */
+  | { k: 'opaque'; code: string; args: Expr[] }
   | { k: 'newarr'; how: 'empty' | 'typed' | 'fill'; n?: Expr; fill?: Expr; typed?: string }
   | { k: 'arrlit'; elems: Expr[] };
 
@@ -51,7 +51,7 @@ export type Stmt = (
   /** `a.push(e)` on a local array. */
   | { k: 'push'; v: Var; e: Expr }
   /** An expression statement kept for its effect (a passive call). */
-  | { k: 'effect'; code: string }
+  | { k: 'effect'; code: string; e: Expr }
   | { k: 'if'; test: Expr; then: Stmt[]; else: Stmt[] }
   /** A loop: `index` set when it counts one variable by ±1 that the body leaves alone (rebuilt in the reverse sweep). */
   | { k: 'loop'; init: Stmt[]; test: Expr | null; update: Stmt[]; body: Stmt[]; index?: { v: Var; start: Expr; step: 1 | -1 } }
@@ -75,7 +75,7 @@ export function children(e: Expr): Expr[] {
     case 'prop': return [e.obj];
     case 'bin': case 'logic': return [e.l, e.r];
     case 'un': return [e.e];
-    case 'math': case 'call': return e.args;
+    case 'math': case 'call': case 'opaque': return e.args;
     case 'cond': return [e.test, e.a, e.b];
     case 'newarr': return [e.n, e.fill].filter((x): x is Expr => x !== undefined);
     case 'arrlit': return e.elems;
