@@ -9,6 +9,7 @@
 import { grad } from './api.js';
 import { compiledOrThrow, leavesOf } from './args.js';
 import { lastTapeStats } from './stats.js';
+import { setTier, tierOfCompiled } from './adjoint/entry.js';
 
 export interface CompareOptions {
   /** Samples per method (median taken); default 5. */
@@ -27,7 +28,10 @@ export interface ModeComparison {
   /** forwardMs / plainMs and reverseMs / plainMs. */
   forwardRatio: number;
   reverseRatio: number;
-  /** What reverse mode recorded: tape nodes, edges and bytes. */
+  /** Which tier ran reverse mode: generated adjoint code, or the tape (with the reason). */
+  tier: 'adjoint' | 'tape';
+  tierReason: string;
+  /** What reverse mode records on the tape tier: tape nodes, edges and bytes (measured with the tape forced when the adjoint tier ran). */
   tapeNodes: number;
   tapeEdges: number;
   tapeBytes: number;
@@ -69,7 +73,7 @@ function time(run: () => unknown, samples: number, sampleMs: number): number {
  * argument; pass data through a closure to keep it constant).
  */
 export function compareModes<A extends unknown[]>(f: (...args: A) => number, args: A, opts: CompareOptions = {}): ModeComparison {
-  compiledOrThrow(f, 'compareModes');
+  const tierInfo = tierOfCompiled(compiledOrThrow(f, 'compareModes'));
   if (!Array.isArray(args)) throw new TypeError('dualtape: compareModes(f, args) takes the arguments as an array, e.g. compareModes(f, [x]).');
   const samples = opts.samples ?? 5;
   const sampleMs = opts.sampleMs ?? 20;
@@ -79,7 +83,17 @@ export function compareModes<A extends unknown[]>(f: (...args: A) => number, arg
 
   const plainMs = time(() => f(...args), samples, sampleMs);
   const reverseMs = time(() => reverse(...args), samples, sampleMs);
-  const stats = lastTapeStats();
+  let stats = lastTapeStats();
+  if (tierInfo.tier === 'adjoint') {
+    // The adjoint tier records no tape: take the tape's size from one gradient on the tape tier.
+    const was = setTier('tape');
+    try {
+      reverse(...args);
+    } finally {
+      setTier(was);
+    }
+    stats = lastTapeStats();
+  }
   const forwardMs = time(() => forward(...args), samples, sampleMs);
 
   const flat = (g: unknown) => (args.length === 1 ? leavesOf(g) : (g as unknown[]).flatMap((x) => leavesOf(x))) as number[];
@@ -99,13 +113,16 @@ export function compareModes<A extends unknown[]>(f: (...args: A) => number, arg
   const summary =
     `${inputs} input(s). One plain evaluation: ${fmt(plainMs * 1000)} µs. ` +
     `Forward mode (${inputs} pass(es)): ${fmt(forwardMs * 1000)} µs = ${fmt(forwardMs / plainMs)}× f. ` +
-    `Reverse mode (one recorded pass + one sweep, ${stats.nodes} tape nodes, ${stats.edges} edges, ${stats.bytes} bytes): ` +
+    (tierInfo.tier === 'adjoint'
+      ? `Reverse mode (generated adjoint code; the tape tier would record ${stats.nodes} nodes, ${stats.edges} edges, ${stats.bytes} bytes): `
+      : `Reverse mode (one recorded pass + one sweep, ${stats.nodes} tape nodes, ${stats.edges} edges, ${stats.bytes} bytes): `) +
     `${fmt(reverseMs * 1000)} µs = ${fmt(reverseMs / plainMs)}× f. ` +
     `${cheaper === 'reverse' ? 'Reverse' : 'Forward'} mode is ${fmt(factor)}× cheaper here. ` +
     `The two modes' gradients differ by ${modeDifference.toExponential(1)} (relative).`;
   return {
     inputs, plainMs, forwardMs, reverseMs,
     forwardRatio: forwardMs / plainMs, reverseRatio: reverseMs / plainMs,
+    tier: tierInfo.tier, tierReason: tierInfo.reason,
     tapeNodes: stats.nodes, tapeEdges: stats.edges, tapeBytes: stats.bytes,
     cheaper, factor, modeDifference, summary,
   };

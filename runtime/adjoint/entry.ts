@@ -60,9 +60,16 @@ export function tapeReasonOf(f: Function): string | undefined {
 const env = typeof process !== 'undefined' && process.env ? process.env : {};
 let forcedTape = env.DUALTAPE_TIER === 'tape';
 
-/** Forces the tape tier for every gradient (as `DUALTAPE_TIER=tape` does), or lifts that. */
-export function setTier(tier: 'auto' | 'tape'): void {
+/**
+ * Forces the tape tier for every gradient (as `DUALTAPE_TIER=tape` does), or
+ * lifts that ('auto': the adjoint tier wherever it applies). Returns the
+ * previous setting, so a caller can restore it.
+ */
+export function setTier(tier: 'auto' | 'tape'): 'auto' | 'tape' {
+  if (tier !== 'auto' && tier !== 'tape') throw new TypeError(`dualtape: setTier takes 'auto' or 'tape', got ${String(tier)}.`);
+  const was = forcedTape ? 'tape' : 'auto';
   forcedTape = tier === 'tape';
+  return was;
 }
 
 export function tapeForced(): boolean {
