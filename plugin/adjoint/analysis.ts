@@ -509,6 +509,15 @@ export class Lowering {
       const callee = p.get('callee');
       const args = p.get('arguments');
       if (args.some((a) => a.isSpreadElement())) this.fail(p, 'spread arguments run on the tape');
+      // `new Array(n).fill(c)`: a local array of n copies of c.
+      if (callee.isMemberExpression() && !callee.node.computed && t.isIdentifier(callee.node.property, { name: 'fill' }) &&
+          t.isNewExpression(callee.node.object) && t.isIdentifier(callee.node.object.callee, { name: 'Array' }) &&
+          !p.scope.getBinding('Array') && callee.node.object.arguments.length === 1 && args.length === 1 && whole) {
+        const n = this.passive((callee.get('object') as P<BabelTypes.NewExpression>).get('arguments')[0] as P, pre);
+        const fill = this.expr(args[0] as P, pre, false);
+        if (kindOfExpr(n) !== 'num' || kindOfExpr(fill) !== 'num') this.fail(p, 'new Array(n).fill(c) with n and c numbers only');
+        return { k: 'newarr', how: 'fill', n, fill };
+      }
       if (this.isMathCall(p)) {
         const name = ((callee.node as BabelTypes.MemberExpression).property as BabelTypes.Identifier).name;
         const xs = args.map((a) => this.expr(a as P, pre, false));

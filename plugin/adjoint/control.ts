@@ -143,8 +143,25 @@ export class Body {
     return [f, i];
   }
 
+  /** The capacity the enclosing block reserved: re-checked after each call (the callee's pushes use it up). */
+  private readonly blocks: [number, number][] = [];
+
+  /** A block's forward code, with its capacity check (function body, loop body). */
+  forwardBlock(list: Stmt[], withReserve = true): string[] {
+    const counts = this.count(list);
+    this.blocks.push(counts);
+    try {
+      return [...(withReserve ? this.reserveFor(counts) : []), ...this.forward(list)];
+    } finally {
+      this.blocks.pop();
+    }
+  }
+
   reserve(list: Stmt[]): string[] {
-    const [f, i] = this.count(list);
+    return this.reserveFor(this.count(list));
+  }
+
+  private reserveFor([f, i]: [number, number]): string[] {
     const S = this.env.S;
     const tests: string[] = [];
     if (f > 0) tests.push(`${S}.fp + ${f} > ${S}.F.length`);
@@ -184,6 +201,8 @@ export class Body {
         }
       } else {
         out.push(...forwardSimple(this.env, s as SimpleStmt, this.pushes.get(s) ?? []));
+        const top = this.blocks[this.blocks.length - 1];
+        if (s.k === 'set' && s.e.k === 'call' && top) out.push(...this.reserveFor(top));
       }
     }
     return out;
@@ -197,7 +216,7 @@ export class Body {
     const rev = [...this.reverse(s.body), ...this.reverse(s.update)];
     const needed = rev.some((l) => !l.trimStart().startsWith('//'));
     if (s.index) {
-      const body = [...(needed ? this.reserve(s.body) : []), ...this.forward(s.body)];
+      const body = this.forwardBlock(s.body, needed);
       const { v, start } = s.index;
       const init = this.forward(s.init);
       const literal = start.k === 'num';
@@ -213,7 +232,7 @@ export class Body {
       if (needed) out.push(`${S}.I[${S}.ip++] = ${s.index.step === 1 ? (from === '0' ? v.name : `${v.name} - ${from}`) : `${from} - ${v.name}`};`);
       return out;
     }
-    const body = [...(needed ? this.reserve([...s.body, ...s.update]) : []), ...this.forward(s.body), ...this.forward(s.update)];
+    const body = this.forwardBlock([...s.body, ...s.update], needed);
     out.push(...this.forward(s.init));
     if (!needed) {
       out.push(`while (${s.test ? pr.print(s.test) : 'true'}) {`, ...indent(body), `}`);

@@ -106,7 +106,7 @@ export function emitVariant(t: T, unit: FunctionUnit, mask: number, naming: Nami
   findIndex(low.body);
   const body = new Body(env, low.params, indexVars);
   body.analyze(low.body);
-  const fwdBody = [...body.reserve(low.body), ...body.forward(low.body)];
+  const fwdBody = body.forwardBlock(low.body);
   const revBody = body.reverse(low.body);
 
   const params = low.params.map((v) => v.name);

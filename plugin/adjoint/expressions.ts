@@ -57,6 +57,7 @@ export class Printer {
       case 'call': return `${this.callName(e.fn, e.args)}(${e.args.map((a) => this.print(a)).join(', ')})`;
       case 'opaque': return e.code;
       case 'newarr':
+        if (e.how === 'fill') return `new Array(${this.print(e.n!)}).fill(${this.print(e.fill!)})`;
         return e.how === 'empty' ? '[]' : `new ${e.typed}(${this.print(e.n!)})`;
       case 'arrlit': return `[${e.elems.map((a) => this.print(a)).join(', ')}]`;
     }

@@ -65,8 +65,11 @@ export function forwardSimple(env: Env, s: SimpleStmt, pushed: readonly Var[]): 
       const v = s.v;
       const lines = [...save];
       if (s.e.k === 'call') {
-        lines.push(`${v.name} = ${pr.callName(s.e.fn, s.e.args)}(${forwardCallArgs(env, s.e)});`);
-        return lines;
+        // The callee pushes first, the old value after: the reverse restores v, then runs the callee's reverse.
+        const call = `${pr.callName(s.e.fn, s.e.args)}(${forwardCallArgs(env, s.e)})`;
+        if (save.length === 0) return [`${v.name} = ${call};`];
+        const c = `${env.tmp}c`;
+        return [`{`, `  const ${c} = ${call};`, ...save.map((l) => `  ${l}`), `  ${v.name} = ${c};`, `}`];
       }
       lines.push(`${v.name} ${s.op} ${pr.print(s.e)};`);
       if (v.kind !== 'num' && v.active) {
