@@ -64,32 +64,28 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
     const c = byBinding.get(b.path.node);
     return c && c.reason === undefined ? c.name : undefined;
   };
-  // Lower each function; a function calling one that falls back falls back too.
-  for (const c of cands.values()) {
-    try {
-      const low = new Lowering(t, c.fn, compilable, taken).lower();
-      c.unit = { name: c.name, low, taken, shadows: new Map() };
-    } catch (e) {
-      c.reason = reasonOf(e);
-    }
-  }
-  let code = '';
-  for (let round = 0; round < 50; round++) {
-    let changed = true;
-    while (changed) {
-      changed = false;
+  // Lower every function until no more fall back: a call of a function that fell back is an ordinary
+  // (opaque) call, fine with plain arguments, refused per variant with an argument that carries a derivative.
+  const lowerAll = (): void => {
+    for (let again = true; again; ) {
+      again = false;
       for (const c of cands.values()) {
-        if (c.reason !== undefined || !c.unit) continue;
-        for (const callee of c.unit.low.callees) {
-          const other = cands.get(callee);
-          if (!other || other.reason !== undefined) {
-            c.reason = `calls ${callee}, which runs on the tape${other?.reason ? ` (${other.reason})` : ''}`;
-            changed = true;
-            break;
-          }
+        if (c.reason !== undefined) continue;
+        try {
+          const low = new Lowering(t, c.fn, compilable, taken).lower();
+          c.unit = { name: c.name, low, taken, shadows: new Map() };
+        } catch (e) {
+          c.reason = reasonOf(e);
+          c.unit = undefined;
+          again = true;
         }
       }
     }
+  };
+  let code = '';
+  let settled = false;
+  for (let round = 0; round < 50 && !settled; round++) {
+    lowerAll();
     const ok = [...cands.values()].filter((c) => c.reason === undefined && c.unit);
     const done = new Map<string, Set<number>>();
     const work: [Candidate, number][] = [];
@@ -126,8 +122,9 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
     if (failed) continue;
     for (const [fn, masks] of done) cands.get(fn)!.masks = masks;
     code = parts.join('\n');
-    break;
+    settled = true;
   }
+  if (!settled) for (const c of cands.values()) c.reason ??= 'the adjoint compiler did not settle; please report this';
 
   // Emit: the functions at the end, registrations next to the twins.
   if (code) {
