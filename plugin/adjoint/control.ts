@@ -17,7 +17,7 @@
  * exit, every wanted variable is saved. Everything else is recomputed from
  * values the reverse sweep has restored, or read from never-written arrays.
  */
-import { Fallback } from './model.js';
+import { Fallback, varsIn } from './model.js';
 import type { Expr, Stmt, Var } from './model.js';
 import { forwardSimple, reverseSimple } from './statements.js';
 import type { Env, SimpleStmt } from './statements.js';
@@ -40,7 +40,18 @@ export class Body {
     private readonly env: Env,
     private readonly params: readonly Var[],
     private readonly indexVars: Set<Var>,
-  ) {}
+    /** Per loop: the declarations its reverse iterations recompute (emit.ts, findRecomputed). */
+    private readonly recomputed: Map<Stmt, Stmt[]> = new Map(),
+  ) {
+    for (const list of recomputed.values()) for (const s of list) if (s.k === 'set') this.rebuilt.add(s.v);
+  }
+
+  /** Variables the reverse sweep rebuilds (loop indices, recomputed locals): never saved. */
+  private readonly rebuilt = new Set<Var>();
+
+  private isRebuilt(v: Var): boolean {
+    return this.indexVars.has(v) || this.rebuilt.has(v);
+  }
 
   private temp(base: string): string {
     const name = `${this.env.tmp}${base}${++this.tempN}`;
@@ -75,6 +86,8 @@ export class Body {
           pr.reads = null;
         }
         const defs = s.k === 'set' ? [s.v] : s.k === 'destr' ? s.vars.map(([v]) => v) : [];
+        // A recomputed local's right-hand side is evaluated again in the reverse sweep.
+        if (s.k === 'set' && this.rebuilt.has(s.v)) for (const v of varsIn(s.e)) pre.add(v);
         const post = new Set<Var>(usesZ && s.k === 'set' ? [s.v] : []);
         this.reads.set(s, { pre, post, defs });
       }
@@ -101,13 +114,13 @@ export class Body {
       } else if (s.k === 'return') {
         const r = this.reads.get(s)!;
         for (const v of r.pre) wanted.add(v);
-        const saved = [...wanted].filter((v) => !this.indexVars.has(v) && !(v.param >= 0 && !v.reassigned));
+        const saved = [...wanted].filter((v) => !this.isRebuilt(v) && !(v.param >= 0 && !v.reassigned));
         this.exits.set(s, saved);
       } else {
         const r = this.reads.get(s)!;
         for (const v of r.pre) wanted.add(v);
         for (const d of r.defs) {
-          if (wanted.has(d) && !this.indexVars.has(d)) {
+          if (wanted.has(d) && !this.isRebuilt(d)) {
             const list2 = this.pushes.get(s) ?? [];
             if (!list2.includes(d)) list2.push(d);
             this.pushes.set(s, list2);
@@ -280,6 +293,10 @@ export class Body {
     const body = [...this.reverse(s.update), ...this.reverse(s.body)];
     const init = this.reverse(s.init);
     if (!body.some((l) => !l.trimStart().startsWith('//'))) return init;
+    const again = this.recomputed.get(s) ?? [];
+    if (again.length > 0) {
+      body.unshift(`// recomputed, not saved`, ...again.map((d) => `${(d as { v: Var }).v.name} = ${pr.print((d as { e: Expr }).e)};`));
+    }
     const n = `${this.env.tmp}n`;
     if (s.index) {
       const v = s.index.v.name;
