@@ -79,7 +79,7 @@ describe('fallback to the tape, per function, with the reason', () => {
   }
   it('an argument the compiled code sees as data, when it is differentiated, runs on the tape', () => {
     void logged;
-    expect(tierOf(objectParam).tier).toBe('adjoint');
+    expect(tierOf(objectParam).tier).toBe(process.env.DUALTAPE_TIER === 'tape' ? 'tape' : 'adjoint');
     const g = grad(objectParam);
     expect(g({ a: 2, b: 3 })).toEqual({ a: 3, b: 2 });
   });

@@ -65,7 +65,6 @@ describe('adjoint tier vs tape tier on random programs', () => {
         for (const pt of pts) {
           const args = () => argsAt(p, pt);
           const ref = m.f_plain(...args());
-          setTier('auto');
           const [va, ga] = m.vr(...args());
           const was = setTier('tape');
           let vt: number;

@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { grad, setTier, tierOf, valueAndGrad } from 'dualtape';
 import { $S } from '../runtime/adjoint/stack.ts';
 import { expectClose, fdGrad } from './helpers/check.js';
+import { mlpLoss, rnnLoss, rosenbrock, straightLine } from '../bench/workloads.ts';
+import { mlpGrad, rnnGrad, rosenbrockGrad, straightLineGrad } from '../bench/analytic.ts';
+import { mlpCase, rnnCase } from '../bench/cases.ts';
 
 type AnyFn = (...args: any[]) => number;
 const FORCED = process.env.DUALTAPE_TIER === 'tape';
@@ -266,5 +269,19 @@ describe('adjoint tier: gradients', () => {
     check(straightThree, valueAndGrad(straightThree), [x5], {
       expected: x5.map((_, i) => (i < x5.length - 1 ? Math.cos(x5[i]!) * x5[i + 1]! : 0) + (i > 0 ? Math.sin(x5[i - 1]!) : 0)),
     });
+  });
+});
+
+describe('adjoint tier: the benchmark workloads as written (bench/workloads.ts)', () => {
+  const x = Array.from({ length: 12 }, (_, i) => Math.sin(3 * i + 1));
+  it('Rosenbrock and the straight-line chain: the hand-written gradients', () => {
+    check(rosenbrock, valueAndGrad(rosenbrock), [x], { expected: Array.from(rosenbrockGrad(x)) });
+    check(straightLine, valueAndGrad(straightLine), [x], { expected: Array.from(straightLineGrad(x)) });
+  });
+  it('the MLP and the RNN (data destructured from an object, nested loops, local arrays)', () => {
+    const mlp = mlpCase.make(4);
+    check(mlpLoss, valueAndGrad(mlpLoss, { argnums: 0 }), [mlp.x, mlp.data], { argnums: 0, expected: Array.from(mlpGrad(mlp.x, mlp.data)) });
+    const rnn = rnnCase.make(3);
+    check(rnnLoss, valueAndGrad(rnnLoss, { argnums: 0 }), [rnn.x, rnn.data], { argnums: 0, expected: Array.from(rnnGrad(rnn.x, rnn.data)) });
   });
 });
