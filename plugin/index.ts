@@ -72,10 +72,11 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     }
     // New declarations must be known to the scope before the rewrite looks names up.
     program.scope.crawl();
-    if (options.adjoint !== false) {
-      emitAdjoints(ctx, roots.named.keys(), { report: options.report, filename });
-      program.scope.crawl();
-    }
+    // Inline roots inside another inline root are compiled with it.
+    const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
+    // The adjoint tier reads the functions as written, before the rewrite below.
+    const adjoints = options.adjoint !== false ? emitAdjoints(ctx, roots.named.keys(), inline, { report: options.report, filename }) : new Map();
+    if (options.adjoint !== false) program.scope.crawl();
 
     for (const [fn, strict] of twins) compileFunction(fn, ctx, strict);
     for (const fn of anonymous) compileFunction(fn, ctx, true);
@@ -96,14 +97,14 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
         fn.replaceWith(t.objectProperty(m.key, t.callExpression(ctx.helper('compiled'), [value]), m.computed));
       }
     }
-    // Inline roots inside another inline root are compiled with it.
-    const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
     for (const fn of inline) {
       const bad = findUnsupported(fn);
       if (bad) throw bad.path.buildCodeFrameError(bad.message);
+      const wrap = adjoints.get(fn.node);
       compileFunction(fn, ctx, true);
       ctx.done.add(fn.node);
-      fn.replaceWith(t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]));
+      const marked = t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression]);
+      fn.replaceWith(wrap ? wrap(marked) : marked);
     }
     // The directive has done its job; left in, bundlers warn about an unknown module-level directive.
     program.traverse({

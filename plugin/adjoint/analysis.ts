@@ -450,10 +450,8 @@ export class Lowering {
       const v = b ? this.vars.get(b) : undefined;
       if (v) return { k: 'var', v };
       if (b && b.path.isDescendant(this.fn)) this.fail(p, `${p.node.name} is used before this compiler saw its declaration`);
-      if (b && !b.scope.path.isProgram()) this.fail(p, `reads ${p.node.name} from an enclosing function`);
-      if (b && this.compilable(b) === undefined && (b.path.isFunctionDeclaration() || b.path.isVariableDeclarator() && t.isFunction(b.path.node.init))) {
-        return { k: 'ext', code: p.node.name };
-      }
+      // A variable of an enclosing function (an inline function's closure): a constant during the gradient, if never reassigned.
+      if (b && !b.scope.path.isProgram() && !b.constant) this.fail(p, `reads ${p.node.name}, a variable of an enclosing function that is reassigned`);
       return { k: 'ext', code: p.node.name };
     }
     if (p.isBooleanLiteral() || p.isNullLiteral() || p.isStringLiteral()) return { k: 'ext', code: JSON.stringify((p.node as { value?: unknown }).value ?? null) };

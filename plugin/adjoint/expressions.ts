@@ -167,8 +167,15 @@ export function adjointOf(t: T, pr: Printer, e: Expr, z: string | undefined, tem
   };
   const hasActive = (n: TreeNode): boolean => (n.k === 'leaf' ? n.active : n.k === 'op' ? n.args.some(hasActive) : false);
   const contributions = new Map<string, [Expr, Sym[]]>();
+  // The chain rule's intermediate adjoints, named when compound, so each is computed once.
+  const chain: string[] = [];
   const backward = (n: TreeNode, adj: Sym): void => {
     if (n.k === 'const') return;
+    if (n.k === 'op' && typeof adj !== 'number' && adj.type !== 'Identifier' && n.args.filter(hasActive).length > 0) {
+      const name = `${tempPrefix.slice(0, -1)}d${chain.length + 1}`;
+      chain.push(`const ${name} = ${code(adj)};`);
+      adj = ident(name);
+    }
     if (n.k === 'leaf') {
       if (!n.active) return;
       const saved = pr.reads;
@@ -184,9 +191,13 @@ export function adjointOf(t: T, pr: Printer, e: Expr, z: string | undefined, tem
       if (!hasActive(c)) return;
       const p = local(n, i);
       // 0 × ∞ = 0 inside the chain, where a partial may be infinite.
+      // 0 × ∞ = 0, as the tape's fast path does it: a product of two computed factors is 0 when either is 0
+      // (a partial overflows: cosh(903); or is infinite at a kink: sqrt'(0)).
       const both = typeof p !== 'number' && typeof adj !== 'number';
-      const next = both && isSingular(n)
-        ? t.conditionalExpression(t.binaryExpression('===', K.lit(adj), t.numericLiteral(0)), t.numericLiteral(0), t.binaryExpression('*', K.lit(adj), K.lit(p)))
+      const next = both
+        ? t.conditionalExpression(
+            t.logicalExpression('||', t.binaryExpression('===', K.lit(adj), t.numericLiteral(0)), t.binaryExpression('===', K.lit(p), t.numericLiteral(0))),
+            t.numericLiteral(0), t.binaryExpression('*', K.lit(adj), K.lit(p)))
         : (K.mul(adj as never, p as never) as unknown as Sym);
       backward(c, next);
     });
@@ -197,9 +208,11 @@ export function adjointOf(t: T, pr: Printer, e: Expr, z: string | undefined, tem
     let sum: Sym = 0;
     for (const c of parts) sum = K.add(sum as never, c as never) as unknown as Sym;
     terms.push([leaf, typeof sum === 'number' ? sum : code(sum)]);
+    // A partial computed from values may be infinite: a zero adjoint must then contribute nothing (the tape skips it).
+    if (typeof sum !== 'number') singular = true;
   }
   // Values of inner operations the partials read, innermost first.
-  const text = terms.map(([, c]) => String(c)).join(' ');
+  const text = [...terms.map(([, c]) => String(c)), ...chain].join(' ');
   const mentions = (src: string, name: string): boolean => new RegExp(`${name.replace(/\$/g, '\\$')}(?![0-9])`).test(src);
   const needed = [...used.keys()].filter((name) => mentions(text, name));
   const order: OpNode[] = [];
@@ -219,7 +232,7 @@ export function adjointOf(t: T, pr: Printer, e: Expr, z: string | undefined, tem
   for (const n of order) {
     if (n.value !== undefined && needSet.has(n.value)) temps.push(`const ${n.value} = ${printOp(n, valueOf)};`);
   }
-  return { temps, terms, singular };
+  return { temps: [...temps, ...chain], terms, singular };
 }
 
 /** Can a partial of this operation be infinite at finite arguments? (`x ** 2` cannot; `x ** 0.5`, `x ** y` can.) */

@@ -27,7 +27,9 @@ export interface AdjointOptions {
 }
 
 interface Candidate {
-  binding: Binding;
+  binding?: Binding;
+  /** An inline function handed to an entry point: its adjoint code goes next to it, not at the module level. */
+  inline?: boolean;
   name: string;
   fn: NodePath<BabelTypes.Function>;
   twin: string;
@@ -36,7 +38,15 @@ interface Candidate {
   masks: Set<number>;
 }
 
-export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: AdjointOptions): void {
+/** For an inline function: wraps its compiled expression with its registration. */
+export type InlineWrap = (compiledFn: BabelTypes.Expression) => BabelTypes.Expression;
+
+export function emitAdjoints(
+  ctx: Context,
+  named: Iterable<Binding>,
+  inline: readonly NodePath<BabelTypes.Function>[],
+  options: AdjointOptions,
+): Map<object, InlineWrap> {
   const t = ctx.t;
   const program = ctx.program;
   const taken = new Set<string>();
@@ -59,6 +69,13 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
     all.push(c);
     cands.set(c.name, c);
     byBinding.set(b.path.node, c);
+  }
+  for (const fn of inline) {
+    let name = `lambda${fn.node.loc?.start.line ?? ''}`;
+    for (let k = 2; cands.has(name) || taken.has(name); k++) name = `lambda${fn.node.loc?.start.line ?? ''}_${k}`;
+    const c: Candidate = { name, fn, twin: '', inline: true, masks: new Set() };
+    all.push(c);
+    cands.set(name, c);
   }
   const compilable = (b: Binding): string | undefined => {
     const c = byBinding.get(b.path.node);
@@ -83,6 +100,7 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
     }
   };
   let code = '';
+  const inlineCode = new Map<Candidate, string[]>();
   let settled = false;
   for (let round = 0; round < 50 && !settled; round++) {
     lowerAll();
@@ -108,11 +126,14 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
     };
     for (const c of ok) need(c.name, full(c));
     const parts: string[] = [];
+    inlineCode.clear();
     let failed = false;
     while (work.length > 0) {
       const [c, mask] = work.shift()!;
       try {
-        parts.push(emitVariant(t, c.unit!, mask, naming));
+        const text = emitVariant(t, c.unit!, mask, naming);
+        if (c.inline) inlineCode.set(c, [...(inlineCode.get(c) ?? []), text]);
+        else parts.push(text);
       } catch (e) {
         c.reason = e instanceof Fallback && !e.line ? `${e.reason} (line ${c.fn.node.loc?.start.line ?? 0})` : reasonOf(e);
         failed = true;
@@ -134,19 +155,38 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
   const body = program.get('body');
   const firstNonImport = body.find((p) => !p.isImportDeclaration());
   const report = options.report || (typeof process !== 'undefined' && process.env.DUALTAPE_REPORT === '1');
+  const wraps = new Map<object, InlineWrap>();
+  const variantsOf = (c: Candidate, local: boolean): BabelTypes.ArrayExpression =>
+    t.arrayExpression([...c.masks].sort((a, b) => a - b).map((m) =>
+      t.objectExpression([
+        t.objectProperty(t.identifier('mask'), t.numericLiteral(m)),
+        t.objectProperty(t.identifier('fwd'), t.identifier(`${c.name}$fwd${m === fullMask(c) ? '' : `_${m}`}`)),
+        t.objectProperty(t.identifier('rev'), t.identifier(`${c.name}$rev${m === fullMask(c) ? '' : `_${m}`}`)),
+      ])));
   for (const c of all) {
+    if (!c.inline) continue;
+    const where = `${options.filename ?? 'module'}: inline function (line ${c.fn.node.loc?.start.line ?? 0})`;
+    if (c.reason === undefined && c.unit) {
+      // registerAdjoint(compiled(fn), name, kinds, (() => { function fwd..., function rev...; return [...] })())
+      const decls = parse((inlineCode.get(c) ?? []).join('\n'), { sourceType: 'module' }).program.body;
+      const iife = t.callExpression(t.arrowFunctionExpression([], t.blockStatement([...decls, t.returnStatement(variantsOf(c, true))])), []);
+      const kinds = t.arrayExpression(c.unit.low.params.map((v) => t.stringLiteral(KIND_NAMES[v.kind])));
+      wraps.set(c.fn.node, (e) => t.callExpression(ctx.helper('registerAdjoint'), [e, t.stringLiteral(c.name), kinds, iife]));
+      if (report) console.error(`dualtape: ${where}: adjoint`);
+    } else {
+      const reason = c.reason ?? 'not compiled';
+      wraps.set(c.fn.node, (e) => t.callExpression(ctx.helper('registerTape'), [e, t.stringLiteral(reason)]));
+      if (report) console.error(`dualtape: ${where}: tape: ${reason}`);
+    }
+  }
+  for (const c of all) {
+    if (c.inline) continue;
     let call: BabelTypes.Statement;
     if (c.reason === undefined && c.unit) {
-      const variants = [...c.masks].sort((a, b) => a - b).map((m) =>
-        t.objectExpression([
-          t.objectProperty(t.identifier('mask'), t.numericLiteral(m)),
-          t.objectProperty(t.identifier('fwd'), t.identifier(`${c.name}$fwd${m === fullMask(c) ? '' : `_${m}`}`)),
-          t.objectProperty(t.identifier('rev'), t.identifier(`${c.name}$rev${m === fullMask(c) ? '' : `_${m}`}`)),
-        ]));
       call = t.expressionStatement(t.callExpression(ctx.helper('registerAdjoint'), [
         t.identifier(c.twin), t.stringLiteral(c.name),
         t.arrayExpression(c.unit.low.params.map((v) => t.stringLiteral(KIND_NAMES[v.kind]))),
-        t.arrayExpression(variants),
+        variantsOf(c, false),
       ]));
       if (report) console.error(`dualtape: ${options.filename ?? 'module'}: ${c.name}: adjoint`);
     } else {
@@ -163,6 +203,7 @@ export function emitAdjoints(ctx: Context, named: Iterable<Binding>, options: Ad
       else program.pushContainer('body', call);
     }
   }
+  return wraps;
 }
 
 /**
