@@ -125,26 +125,19 @@ function popcount(m: number): number {
   return n;
 }
 
+/**
+ * The adjoint array of an argument, which is also its gradient: a Float64Array
+ * for a typed array, a plain array of zeros for number[] (accumulating into it
+ * directly costs less than a Float64Array copied into a number[] afterwards).
+ */
 function shadowOf(x: unknown, kind: ParamKind): unknown {
-  if (kind === 'array') return new Float64Array((x as ArrayLike<number>).length);
-  const rows = x as ArrayLike<number>[];
-  const out = new Array<Float64Array>(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = new Float64Array(rows[i]!.length);
-  return out;
-}
-
-/** The gradient of one argument, shaped like it: a Float64Array for a typed array, number[] for number[]. */
-function gradientOf(x: unknown, shadow: unknown, kind: ParamKind): unknown {
   if (kind === 'array') {
-    const s = shadow as Float64Array;
-    if (!Array.isArray(x)) return s;
-    const out = new Array<number>(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s[i]!;
-    return out;
+    const n = (x as ArrayLike<number>).length;
+    return Array.isArray(x) ? new Array<number>(n).fill(0) : new Float64Array(n);
   }
-  const rows = x as unknown[];
+  const rows = x as ArrayLike<number>[];
   const out = new Array<unknown>(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = gradientOf(rows[i], (shadow as Float64Array[])[i], 'array');
+  for (let i = 0; i < rows.length; i++) out[i] = shadowOf(rows[i], 'array');
   return out;
 }
 
@@ -171,11 +164,12 @@ export function runAdjoint(
   }
   const fp = $S.fp, ip = $S.ip, op = $S.op;
   try {
-    const value = check(variant.fwd(...call.slice(0, 2 * n)));
+    call[2 * n] = undefined;
+    const value = check(variant.fwd.apply(undefined, call));
     call[2 * n] = 1;
-    variant.rev(...call);
+    variant.rev.apply(undefined, call);
     // Scalar adjoints come back in $S.out, in parameter order.
-    const grads = which.map((k) => (params[k] === 'number' ? $S.out[k]! : gradientOf(args[k], call[n + k], params[k]!)));
+    const grads = which.map((k) => (params[k] === 'number' ? $S.out[k]! : call[n + k]));
     return [value, grads];
   } finally {
     $S.fp = fp;
