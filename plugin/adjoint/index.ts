@@ -155,6 +155,8 @@ export function emitAdjoints(
   const body = program.get('body');
   const firstNonImport = body.find((p) => !p.isImportDeclaration());
   const report = options.report || (typeof process !== 'undefined' && process.env.DUALTAPE_REPORT === '1');
+  const cwd = typeof process !== 'undefined' && typeof process.cwd === 'function' ? `${process.cwd()}/` : '';
+  const file = options.filename && cwd && options.filename.startsWith(cwd) ? options.filename.slice(cwd.length) : options.filename ?? 'module';
   const wraps = new Map<object, InlineWrap>();
   const variantsOf = (c: Candidate, local: boolean): BabelTypes.ArrayExpression =>
     t.arrayExpression([...c.masks].sort((a, b) => a - b).map((m) =>
@@ -165,7 +167,7 @@ export function emitAdjoints(
       ])));
   for (const c of all) {
     if (!c.inline) continue;
-    const where = `${options.filename ?? 'module'}: inline function (line ${c.fn.node.loc?.start.line ?? 0})`;
+    const where = `${file}: inline function (line ${c.fn.node.loc?.start.line ?? 0})`;
     if (c.reason === undefined && c.unit) {
       // registerAdjoint(compiled(fn), name, kinds, (() => { function fwd..., function rev...; return [...] })())
       const decls = parse((inlineCode.get(c) ?? []).join('\n'), { sourceType: 'module' }).program.body;
@@ -188,10 +190,10 @@ export function emitAdjoints(
         t.arrayExpression(c.unit.low.params.map((v) => t.stringLiteral(KIND_NAMES[v.kind]))),
         variantsOf(c, false),
       ]));
-      if (report) console.error(`dualtape: ${options.filename ?? 'module'}: ${c.name}: adjoint`);
+      if (report) console.error(`dualtape: ${file}: ${c.name}: adjoint`);
     } else {
       call = t.expressionStatement(t.callExpression(ctx.helper('registerTape'), [t.identifier(c.twin), t.stringLiteral(c.reason ?? 'not compiled')]));
-      if (report) console.error(`dualtape: ${options.filename ?? 'module'}: ${c.name}: tape: ${c.reason}`);
+      if (report) console.error(`dualtape: ${file}: ${c.name}: tape: ${c.reason}`);
     }
     // A function declaration's twin is hoisted: register at the top; a const's after its declaration.
     const twinBinding = program.scope.getBinding(c.twin);
