@@ -53,6 +53,17 @@ function leaksToNative(x: number[]): number {
 function callsTapeOnly(x: number[]): number {
   return withForOf(x) * 2;
 }
+let moduleScale = 1;
+const moduleWeights = [2, 3];
+function bump(): void {
+  moduleScale += 1;
+  moduleWeights[0] += 1;
+}
+function readsModuleState(x: number[]): number {
+  const y = x[0] * moduleScale + x[1] * moduleWeights[0];
+  bump();
+  return y * y;
+}
 function objectParam(o: { a: number; b: number }): number {
   return o.a * o.b;
 }
@@ -69,6 +80,22 @@ describe('fallback to the tape, per function, with the reason', () => {
     ['a value passed to a native method', () => tierOf(leaksToNative), leaksToNative, grad(leaksToNative), [x], /does not compile/],
     ['a call of a function on the tape', () => tierOf(callsTapeOnly), callsTapeOnly, grad(callsTapeOnly), [x], /withForOf/],
   ];
+  it('module state that an uncompiled call may change falls back, and the gradient stays right', () => {
+    const t = tierOf(readsModuleState);
+    expect(t.tier).toBe('tape');
+    if (process.env.DUALTAPE_TIER !== 'tape') expect(t.reason).toMatch(/module state/);
+    moduleScale = 1;
+    moduleWeights[0] = 2;
+    const g = grad(readsModuleState)([0.5, -0.25]) as number[];
+    // y = x0 * 1 + x1 * 2 at the time of the call.
+    const y = 0.5 - 0.5;
+    expect(g).toEqual([2 * y * 1, 2 * y * 2]);
+    moduleScale = 1;
+    moduleWeights[0] = 2;
+    const g2 = grad(readsModuleState)([0.7, 0.1]) as number[];
+    const y2 = 0.7 + 0.2;
+    expectClose(g2, [2 * y2, 4 * y2], 1e-15, 0);
+  });
   for (const [what, tier, f, g, args, reason] of cases) {
     it(what, () => {
       const t = tier() as { tier: string; reason: string };

@@ -151,6 +151,17 @@ function matvec(W: number[][], v: number[]): number {
   return s;
 }
 
+function rowsAlias(W: number[][], v: number[]): number {
+  let s = 0;
+  for (let i = 0; i < W.length; i++) {
+    const row = W[i];
+    let z = 0;
+    for (let j = 0; j < v.length; j++) z += row[j] * v[j];
+    s += z * z * (i + 1);
+  }
+  return s;
+}
+
 function localArrays(x: number[]): number {
   let h: number[] = [];
   for (let j = 0; j < x.length; j++) h.push(x[j]);
@@ -251,6 +262,8 @@ describe('adjoint tier: gradients', () => {
     const v = [0.3, -0.8, 1.1];
     const ga = check(matvec, valueAndGrad(matvec), [W, v]) as [number[][], number[]];
     expect(Array.isArray(ga[0][0])).toBe(true);
+    // A row aliased by a local (recomputed in the reverse sweep, with its shadow).
+    check(rowsAlias, valueAndGrad(rowsAlias), [W, v]);
   });
   it('local arrays: push, reassignment, element writes with += *= -= ++', () => {
     check(localArrays, valueAndGrad(localArrays), [[0.3, -0.6, 0.9, 0.2]]);

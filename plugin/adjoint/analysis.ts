@@ -136,6 +136,7 @@ export class Lowering {
     }
     for (const v of params) if (v.reassigned && v.kind !== 'num') this.fail(fn, `parameter ${v.name} (an array) is reassigned`);
     checkBorrowed(stmts, this.locals, body.node.loc?.start.line ?? 0);
+    checkOuterState(stmts);
     return { params, locals: this.locals, body: normalizeReturns(stmts), callees: this.callees };
   }
 
@@ -452,7 +453,7 @@ export class Lowering {
       if (b && b.path.isDescendant(this.fn)) this.fail(p, `${p.node.name} is used before this compiler saw its declaration`);
       // A variable of an enclosing function (an inline function's closure): a constant during the gradient, if never reassigned.
       if (b && !b.scope.path.isProgram() && !b.constant) this.fail(p, `reads ${p.node.name}, a variable of an enclosing function that is reassigned`);
-      return { k: 'ext', code: p.node.name };
+      return { k: 'ext', code: p.node.name, ...(b ? { outer: b.constant ? 'constant' : 'reassigned' } : {}) } as Expr;
     }
     if (p.isBooleanLiteral() || p.isNullLiteral() || p.isStringLiteral()) return { k: 'ext', code: JSON.stringify((p.node as { value?: unknown }).value ?? null) };
     if (p.isMemberExpression()) {
@@ -611,6 +612,45 @@ export function kindOfExpr(e: Expr): Kind {
       return a === kindOfExpr(e.b) ? a : 'data';
     }
     default: return 'data';
+  }
+}
+
+/**
+ * The reverse sweep reads values again. A call the tier does not compile may
+ * change module-level state between the forward and the reverse sweep, so a
+ * function with such a call must not read module-level variables that are
+ * reassigned, nor elements of module-level arrays or objects.
+ */
+function checkOuterState(body: Stmt[]): void {
+  let opaque: number | undefined;
+  let outer: [string, number] | undefined;
+  const expr = (e: Expr, line: number): void => {
+    if (e.k === 'opaque') opaque ??= line;
+    if (e.k === 'ext' && e.outer === 'reassigned') outer ??= [e.code, line];
+    if ((e.k === 'idx' || e.k === 'prop') && e.obj.k === 'ext' && e.obj.outer && !(e.k === 'prop' && e.name === 'length')) outer ??= [e.obj.code, line];
+    for (const c of children(e)) expr(c, line);
+  };
+  const walk = (list: Stmt[]): void => {
+    for (const s of list) {
+      if (s.k === 'effect') opaque ??= s.line;
+      if ('e' in s && s.k !== 'effect') expr(s.e, s.line);
+      if (s.k === 'elem') expr(s.index, s.line);
+      if (s.k === 'if') {
+        expr(s.test, s.line);
+        walk(s.then);
+        walk(s.else);
+      }
+      if (s.k === 'loop') {
+        if (s.test) expr(s.test, s.line);
+        walk(s.init);
+        walk(s.body);
+        walk(s.update);
+      }
+    }
+  };
+  walk(body);
+  if (opaque !== undefined && outer !== undefined) {
+    throw new Fallback(`reads ${outer[0]} (module state) and makes a call (line ${opaque}) the adjoint tier cannot see into, which could change it`, outer[1]);
   }
 }
 

@@ -295,7 +295,14 @@ export class Body {
     if (!body.some((l) => !l.trimStart().startsWith('//'))) return init;
     const again = this.recomputed.get(s) ?? [];
     if (again.length > 0) {
-      body.unshift(`// recomputed, not saved`, ...again.map((d) => `${(d as { v: Var }).v.name} = ${pr.print((d as { e: Expr }).e)};`));
+      const lines = again.flatMap((d) => {
+        const { v, e } = d as { v: Var; e: Expr };
+        const out = [`${v.name} = ${pr.print(e)};`];
+        // An alias of an active array (`const row = W[j]`) brings its shadow along.
+        if (v.kind !== 'num' && v.active) out.push(`${pr.shadowName(v)} = ${pr.shadow(e)};`);
+        return out;
+      });
+      body.unshift(`// recomputed, not saved`, ...lines);
     }
     const n = `${this.env.tmp}n`;
     if (s.index) {

@@ -187,7 +187,8 @@ export function findRecomputed(low: Lowered, indexVars: Set<Var>): Map<Stmt, Stm
       const ok = new Set(intact);
       const mine: Stmt[] = [];
       for (const b of s.body) {
-        if (b.k === 'set' && b.decl && b.op === '=' && defs.get(b.v) === 1 && !b.v.owned && !indexVars.has(b.v) && cheap(b.e, ok)) {
+        const aliasOk = b.k === 'set' && (b.v.kind === 'num' || b.e.k === 'var' || b.e.k === 'idx');
+        if (b.k === 'set' && b.decl && b.op === '=' && defs.get(b.v) === 1 && !b.v.owned && !indexVars.has(b.v) && aliasOk && cheap(b.e, ok)) {
           mine.push(b);
           ok.add(b.v);
         }

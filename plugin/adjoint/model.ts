@@ -26,7 +26,7 @@ export type Expr =
   | { k: 'num'; v: number }
   | { k: 'var'; v: Var }
   /** A module-level or global name, or other passive code printed as is. */
-  | { k: 'ext'; code: string }
+  | { k: 'ext'; code: string; outer?: 'constant' | 'reassigned' }
   | { k: 'idx'; obj: Expr; index: Expr }
   | { k: 'prop'; obj: Expr; name: string }
   | { k: 'bin'; op: string; l: Expr; r: Expr }
