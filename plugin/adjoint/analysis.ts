@@ -131,7 +131,7 @@ export class Lowering {
       stmts.push({ k: 'return', e: { k: 'ext', code: 'undefined' }, line: body.node.loc?.end.line ?? 0 });
     } else {
       const pre: Stmt[] = [];
-      const e = this.expr(body as P<BabelTypes.Expression>, pre, true);
+      const e = this.expr(body as P<BabelTypes.Expression>, pre, false);
       stmts = [...pre, { k: 'return', e, line: lineOf(body) }];
     }
     for (const v of params) if (v.reassigned && v.kind !== 'num') this.fail(fn, `parameter ${v.name} (an array) is reassigned`);
@@ -219,7 +219,7 @@ export class Lowering {
     if (p.isReturnStatement()) {
       if (this.loopDepth > 0) this.fail(p, 'a return inside a loop runs on the tape');
       const arg = p.get('argument');
-      const e: Expr = arg.node ? this.expr(arg as P<BabelTypes.Expression>, out, true) : { k: 'ext', code: 'undefined' };
+      const e: Expr = arg.node ? this.expr(arg as P<BabelTypes.Expression>, out, false) : { k: 'ext', code: 'undefined' };
       out.push({ k: 'return', e, line });
       return;
     }
@@ -314,7 +314,7 @@ export class Lowering {
     const init = d.get('init');
     if (id.isObjectPattern()) {
       if (!init.node) this.fail(d, 'destructuring without a value');
-      const e = this.expr(init as P<BabelTypes.Expression>, out, true);
+      const e = this.expr(init as P<BabelTypes.Expression>, out, false);
       const vars: [Var, string][] = [];
       for (const prop of id.get('properties')) {
         if (!prop.isObjectProperty() || prop.node.computed || !this.t.isIdentifier(prop.node.key) || !prop.get('value').isIdentifier()) {
@@ -352,7 +352,8 @@ export class Lowering {
         const v = this.varOf(left);
         if (!v) this.fail(left, `assigns to ${left.node.name}, which is not a local`);
         v.reassigned = true;
-        let e = this.expr(right, out, true);
+        // Only `v = g(...)` keeps a compiled call whole; `v += g(...)` gets it through a temporary.
+        let e = this.expr(right, out, op === '=');
         if (op === '*=' || op === '/=') e = compound({ k: 'var', v }, e);
         if (v.kind !== 'num' && op !== '=') this.fail(p, `\`${op}\` on ${v.name}, which is not a number`);
         if (op === '=' && kindOfExpr(e) !== v.kind) {
@@ -368,7 +369,7 @@ export class Lowering {
         if (!v || !v.owned || v.kind !== 'arr') this.fail(left, 'writes into an array the function did not create (such as an argument) run on the tape');
         const index = this.passive(left.get('property') as P, out);
         if (this.hasCall(left.get('property') as P)) this.fail(left, 'a call in an index runs on the tape');
-        let e = this.expr(right, out, true);
+        let e = this.expr(right, out, false);
         if (op === '*=' || op === '/=') e = compound({ k: 'idx', obj: { k: 'var', v }, index }, e);
         out.push({ k: 'elem', v, index, op: op === '+=' || op === '-=' ? op : '=', e, line });
         return;
@@ -413,6 +414,7 @@ export class Lowering {
         const tmp = this.temp();
         out.push({ k: 'set', v: tmp, op: '=', e, decl: true, line });
       } else if (e.k === 'opaque') out.push({ k: 'effect', code: e.code, e, line });
+      else this.fail(p, 'this call runs on the tape');
       return;
     }
     this.fail(p, `the statement ${p.type} runs on the tape`);
@@ -546,15 +548,25 @@ export class Lowering {
         }
       }
       // Any other call: only as a whole statement or right-hand side (checked per variant: no active argument).
-      const xs = args.map((a) => this.expr(a as P, [], false));
-      if (callee.isMemberExpression()) xs.push(this.expr(callee.get('object') as P, [], false));
       if (!whole) {
         const b = callee.isIdentifier() ? p.scope.getBinding(callee.node.name) : undefined;
         this.fail(p, b && b.scope.path.isProgram() && (b.path.isFunctionDeclaration() || b.path.isVariableDeclarator())
           ? `calls ${describeCallee(p)}, which runs on the tape`
           : `calls ${describeCallee(p)}, which the adjoint tier does not compile, inside an expression`);
       }
-      return { k: 'opaque', code: p.toString(), args: xs };
+      // Printed from its parts, so that locals renamed by this compiler are the right ones.
+      let recv: Expr | undefined;
+      let head: string;
+      if (callee.isMemberExpression() && !callee.node.computed && t.isIdentifier(callee.node.property)) {
+        recv = this.expr(callee.get('object') as P, pre, false);
+        head = `.${callee.node.property.name}`;
+      } else if (callee.isIdentifier()) {
+        const cb = p.scope.getBinding(callee.node.name);
+        if (cb && this.vars.has(cb)) recv = { k: 'var', v: this.vars.get(cb)! };
+        head = recv ? '' : callee.node.name;
+      } else this.fail(callee, 'this call runs on the tape');
+      const xs = args.map((a) => this.expr(a as P, pre, false));
+      return { k: 'opaque', code: p.toString(), recv, head, args: xs };
     }
     if (p.isNewExpression()) {
       const callee = p.get('callee');
@@ -796,7 +808,7 @@ export function markActivity(low: Lowered, mask: number): void {
  */
 export function checkVariant(low: Lowered): void {
   const expr = (e: Expr, line: number): void => {
-    if (e.k === 'opaque' && e.args.some(isActive)) {
+    if (e.k === 'opaque' && children(e).some(isActive)) {
       throw new Fallback(`passes a value that carries a derivative to \`${e.code.slice(0, 40)}\`, which the adjoint tier does not compile`, line);
     }
     if (e.k === 'logic' && (isActive(e.l) || isActive(e.r))) throw new Fallback(`\`${e.op}\` on a value that carries a derivative runs on the tape`, line);

@@ -19,7 +19,7 @@
  */
 import { Fallback, varsIn } from './model.js';
 import type { Expr, Stmt, Var } from './model.js';
-import { forwardSimple, reverseSimple } from './statements.js';
+import { assertNoNestedCall, forwardSimple, reverseSimple } from './statements.js';
 import type { Env, SimpleStmt } from './statements.js';
 
 type Loop = Extract<Stmt, { k: 'loop' }>;
@@ -85,6 +85,8 @@ export class Body {
         } finally {
           pr.reads = null;
         }
+        if ('e' in s) assertNoNestedCall(s.e, s.k === 'set' && s.op === '=');
+        if (s.k === 'elem') assertNoNestedCall(s.index, false);
         const defs = s.k === 'set' ? [s.v] : s.k === 'destr' ? s.vars.map(([v]) => v) : [];
         // A recomputed local's right-hand side is evaluated again in the reverse sweep.
         if (s.k === 'set' && this.rebuilt.has(s.v)) for (const v of varsIn(s.e)) pre.add(v);

@@ -55,7 +55,7 @@ export class Printer {
       case 'math': return `Math.${e.name}(${e.args.map((a) => this.print(a)).join(', ')})`;
       case 'cond': return `${this.atom(e.test)} ? ${this.atom(e.a)} : ${this.atom(e.b)}`;
       case 'call': return `${this.callName(e.fn, e.args)}(${e.args.map((a) => this.print(a)).join(', ')})`;
-      case 'opaque': return e.code;
+      case 'opaque': return `${e.recv ? this.atom(e.recv) : ''}${e.head}(${e.args.map((a) => this.print(a)).join(', ')})`;
       case 'newarr':
         if (e.how === 'fill') return `new Array(${this.print(e.n!)}).fill(${this.print(e.fill!)})`;
         return e.how === 'empty' ? '[]' : `new ${e.typed}(${this.print(e.n!)})`;

@@ -37,7 +37,7 @@ export type Expr =
   /** A call to a function the adjoint tier compiles (by its binding's name). */
   | { k: 'call'; fn: string; args: Expr[] }
   /** Any other call, printed as is: only as a whole statement or right-hand side, never re-evaluated. `args`: what it is given (receiver included), checked for activity. */
-  | { k: 'opaque'; code: string; args: Expr[] }
+  | { k: 'opaque'; code: string; recv?: Expr; head: string; args: Expr[] }
   | { k: 'newarr'; how: 'empty' | 'typed' | 'fill'; n?: Expr; fill?: Expr; typed?: string }
   | { k: 'arrlit'; elems: Expr[] };
 
@@ -75,7 +75,8 @@ export function children(e: Expr): Expr[] {
     case 'prop': return [e.obj];
     case 'bin': case 'logic': return [e.l, e.r];
     case 'un': return [e.e];
-    case 'math': case 'call': case 'opaque': return e.args;
+    case 'math': case 'call': return e.args;
+    case 'opaque': return e.recv ? [e.recv, ...e.args] : e.args;
     case 'cond': return [e.test, e.a, e.b];
     case 'newarr': return [e.n, e.fill].filter((x): x is Expr => x !== undefined);
     case 'arrlit': return e.elems;

@@ -13,7 +13,7 @@ import type * as BabelTypes from '@babel/types';
 import { kindOfExpr } from './analysis.js';
 import { adjointOf } from './expressions.js';
 import type { Printer } from './expressions.js';
-import { Fallback, isActive } from './model.js';
+import { Fallback, children as childrenOf, isActive } from './model.js';
 import type { Expr, Stmt, Var } from './model.js';
 
 type T = typeof import('@babel/core').types;
@@ -64,6 +64,7 @@ export function forwardSimple(env: Env, s: SimpleStmt, pushed: readonly Var[]): 
     case 'set': {
       const v = s.v;
       const lines = [...save];
+      if (s.e.k === 'call' && s.op !== '=') throw new Error('dualtape internal: a compiled call in a compound assignment');
       if (s.e.k === 'call') {
         // The callee pushes first, the old value after: the reverse restores v, then runs the callee's reverse.
         const call = `${pr.callName(s.e.fn, s.e.args)}(${forwardCallArgs(env, s.e)})`;
@@ -96,10 +97,17 @@ export function forwardSimple(env: Env, s: SimpleStmt, pushed: readonly Var[]): 
       return lines;
     }
     case 'effect':
-      return [`${s.code};`];
+      return [`${pr.print(s.e)};`];
     case 'return':
       return [`return ${pr.print(s.e)};`];
   }
+}
+
+/** A compiled call anywhere but the whole right-hand side of `v = g(...)` would run its forward without its reverse. */
+export function assertNoNestedCall(e: Expr, top = true): void {
+  if (e.k === 'call' && !top) throw new Error('dualtape internal: a compiled call inside an expression');
+  const kids = e.k === 'call' ? e.args : childrenOf(e);
+  for (const c of kids) assertNoNestedCall(c, false);
 }
 
 /** `x_b += a * p` for one leaf. */
