@@ -162,6 +162,17 @@ function rowsAlias(W: number[][], v: number[]): number {
   return s;
 }
 
+const SCALE = 2;
+function shadowsModuleName(x: number, y: number): number {
+  let s = x * SCALE;
+  for (let j = 0; j < 2; j++) {
+    const SCALE = 3 + j;
+    s += SCALE * y * x;
+  }
+  for (let j = 0; j < 2; j++) s += j * y;
+  return s * x;
+}
+
 function localArrays(x: number[]): number {
   let h: number[] = [];
   for (let j = 0; j < x.length; j++) h.push(x[j]);
@@ -264,6 +275,9 @@ describe('adjoint tier: gradients', () => {
     expect(Array.isArray(ga[0][0])).toBe(true);
     // A row aliased by a local (recomputed in the reverse sweep, with its shadow).
     check(rowsAlias, valueAndGrad(rowsAlias), [W, v]);
+  });
+  it('block-scoped locals named like module constants or each other (the generated code renames them)', () => {
+    check(shadowsModuleName, valueAndGrad(shadowsModuleName), [0.7, -1.3]);
   });
   it('local arrays: push, reassignment, element writes with += *= -= ++', () => {
     check(localArrays, valueAndGrad(localArrays), [[0.3, -0.6, 0.9, 0.2]]);

@@ -92,9 +92,26 @@ export class Lowering {
   /** A fresh name based on `base`, unused in the module and in this function. */
   fresh(base: string): string {
     let name = base;
-    for (let k = 2; this.names.has(name) || (name !== base && this.taken.has(name)); k++) name = `${base}$${k}`;
+    for (let k = 2; this.names.has(name) || this.outerNames.has(name) || (name !== base && this.taken.has(name)); k++) name = `${base}$${k}`;
     this.names.add(name);
     return name;
+  }
+
+  /**
+   * Names the function reads from outside (module bindings, globals) and the
+   * generated code uses: every local is declared at the top of the generated
+   * functions, so a block-scoped local must not take one of these names.
+   */
+  private readonly outerNames = new Set<string>(['Math', 'Array', 'Float64Array', 'Float32Array', 'undefined']);
+
+  private collectOuterNames(): void {
+    this.fn.traverse({
+      Identifier: (p) => {
+        if (!p.isReferencedIdentifier()) return;
+        const b = p.scope.getBinding(p.node.name);
+        if (!b || !(b.path.isDescendant(this.fn) || b.scope === this.fn.scope)) this.outerNames.add(p.node.name);
+      },
+    });
   }
 
   private newVar(base: string, kind: Kind, param: number): Var {
@@ -111,6 +128,7 @@ export class Lowering {
 
   lower(): Lowered {
     const t = this.t;
+    this.collectOuterNames();
     const fn = this.fn;
     const node = fn.node;
     if (node.async || node.generator) this.fail(fn, 'async and generator functions run on the tape');
