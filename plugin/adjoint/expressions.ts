@@ -205,8 +205,16 @@ export function adjointOf(t: T, pr: Printer, e: Expr, z: string | undefined, tem
   backward(root, 1);
   const terms: [Expr, string | number][] = [];
   for (const [, [leaf, parts]] of contributions) {
+    // Equal contributions (a leaf used twice the same way, as in `a * a`) are summed as one multiple.
+    const groups = new Map<string, [Sym, number]>();
+    for (const c of parts) {
+      const key = typeof c === 'number' ? `#${c}` : code(c);
+      const g = groups.get(key);
+      if (g) g[1]++;
+      else groups.set(key, [c, 1]);
+    }
     let sum: Sym = 0;
-    for (const c of parts) sum = K.add(sum as never, c as never) as unknown as Sym;
+    for (const [c, k] of groups.values()) sum = K.add(sum as never, K.mul(k as never, c as never) as never) as unknown as Sym;
     terms.push([leaf, typeof sum === 'number' ? sum : code(sum)]);
     // A partial computed from values may be infinite: a zero adjoint must then contribute nothing (the tape skips it).
     if (typeof sum !== 'number') singular = true;
