@@ -37,10 +37,15 @@ for (const w of workloads) {
       ['adjoint', () => g(x, data)],
       ['tape', () => onTape(() => g(x, data))],
     ];
-    // Repetitions per sample: about 20 ms of the slowest method.
+    // Warm up (about 100 ms each, so the JIT has settled), then repetitions per sample: about 20 ms.
     const once = methods.map(([, run]) => {
-      run();
-      return Math.max(cpuTime(run, 3), 0.05);
+      const t0 = performance.now();
+      let calls = 0;
+      while (performance.now() - t0 < 100) {
+        run();
+        calls++;
+      }
+      return Math.max(((performance.now() - t0) * 1000) / calls, 0.05);
     });
     const reps = once.map((t) => Math.max(1, Math.round(20_000 / t)));
     const samples: number[][] = methods.map(() => []);

@@ -8,7 +8,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { grad, setTier, tierOf, valueAndGrad } from 'dualtape';
-import { $S } from '../runtime/adjoint/stack.ts';
 import { expectClose, fdGrad } from './helpers/check.js';
 import { mlpLoss, rnnLoss, rosenbrock, straightLine } from '../bench/workloads.ts';
 import { mlpGrad, rnnGrad, rosenbrockGrad, straightLineGrad } from '../bench/analytic.ts';

@@ -38,7 +38,6 @@ export class Body {
 
   constructor(
     private readonly env: Env,
-    private readonly params: readonly Var[],
     private readonly indexVars: Set<Var>,
     /** Per loop: the declarations its reverse iterations recompute (emit.ts, findRecomputed). */
     private readonly recomputed: Map<Stmt, Stmt[]> = new Map(),

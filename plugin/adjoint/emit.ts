@@ -11,8 +11,7 @@
  * - A reverse function returns the adjoints of its number parameters in the
  *   stacks' `out` buffer (index = parameter position), read by the caller at once.
  */
-import type * as BabelTypes from '@babel/types';
-import { checkVariant, markActivity } from './analysis.js';
+import { checkVariant, markActivity } from './activity.js';
 import type { Lowered } from './analysis.js';
 import { Body, indent } from './control.js';
 import { Printer } from './expressions.js';
@@ -105,7 +104,7 @@ export function emitVariant(t: T, unit: FunctionUnit, mask: number, naming: Nami
   };
   findIndex(low.body);
   const recomputed = findRecomputed(low, indexVars);
-  const body = new Body(env, low.params, indexVars, recomputed);
+  const body = new Body(env, indexVars, recomputed);
   body.analyze(low.body);
   const fwdBody = body.forwardBlock(low.body);
   const revBody = body.reverse(low.body);

@@ -9,7 +9,6 @@
  * forward sweep ran the statement (control.ts decides which overwritten
  * values must be saved for that).
  */
-import type * as BabelTypes from '@babel/types';
 import { kindOfExpr } from './analysis.js';
 import { adjointOf } from './expressions.js';
 import type { Printer } from './expressions.js';
