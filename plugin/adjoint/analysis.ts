@@ -726,6 +726,30 @@ function checkBorrowed(body: Stmt[], locals: Var[], line: number): void {
     };
     visit(body);
   }
+  // Variables that may hold an array created here (whose elements change): created ones and their aliases.
+  const changes = new Set<Var>(locals.filter((v) => v.owned));
+  for (let grew = true; grew; ) {
+    grew = false;
+    const visit = (list: Stmt[]): void => {
+      for (const s of list) {
+        if (s.k === 'set' && (s.e.k === 'newarr' || s.e.k === 'arrlit' || (s.e.k === 'var' && changes.has(s.e.v))) && !changes.has(s.v)) {
+          changes.add(s.v);
+          grew = true;
+        }
+        if (s.k === 'if') {
+          visit(s.then);
+          visit(s.else);
+        }
+        if (s.k === 'loop') {
+          visit(s.init);
+          visit(s.body);
+          visit(s.update);
+        }
+      }
+    };
+    visit(body);
+  }
+  for (const v of changes) v.changes = true;
   for (const v of locals) {
     if (borrowed.has(v) && written.has(v)) throw new Fallback(`writes into ${v.name}, which may be an array the function did not create`, written.get(v) ?? line);
     if (borrowed.has(v)) v.owned = false;

@@ -17,7 +17,7 @@
  * exit, every wanted variable is saved. Everything else is recomputed from
  * values the reverse sweep has restored, or read from never-written arrays.
  */
-import { Fallback, varsIn } from './model.js';
+import { Fallback, children, varsIn } from './model.js';
 import type { Expr, Stmt, Var } from './model.js';
 import { assertNoNestedCall, forwardSimple, reverseSimple } from './statements.js';
 import type { Env, SimpleStmt } from './statements.js';
@@ -41,6 +41,8 @@ export class Body {
     private readonly indexVars: Set<Var>,
     /** Per loop: the declarations its reverse iterations recompute (emit.ts, findRecomputed). */
     private readonly recomputed: Map<Stmt, Stmt[]> = new Map(),
+    /** May branch tests be evaluated again in the reverse sweep (see findRetests)? */
+    private readonly allowRetests = true,
   ) {
     for (const list of recomputed.values()) for (const s of list) if (s.k === 'set') this.rebuilt.add(s.v);
   }
@@ -61,8 +63,44 @@ export class Body {
   // ---- analysis -------------------------------------------------------------
 
   analyze(body: Stmt[]): void {
+    if (this.allowRetests) this.findRetests(body);
     this.collect(body);
     this.flow(body, new Set());
+  }
+
+  /**
+   * Branches whose test the reverse sweep evaluates again instead of saving
+   * the branch taken: a pure test (no call) on variables neither branch
+   * assigns and no array the function writes, in an `if` without a return.
+   * Saves a push and a pop per execution. Value: the variables the test reads.
+   */
+  private readonly retests = new Map<Stmt, Set<Var>>();
+
+  private findRetests(list: Stmt[]): void {
+    for (const s of list) {
+      if (s.k === 'loop') {
+        this.findRetests(s.init);
+        this.findRetests(s.body);
+      }
+      if (s.k !== 'if') continue;
+      this.findRetests(s.then);
+      this.findRetests(s.else);
+      if (endsInReturn(s.then) || endsInReturn(s.else) || containsReturn(s.then) || containsReturn(s.else)) continue;
+      let pure = true;
+      const reads = new Set<Var>();
+      const visit = (e: Expr): void => {
+        if (e.k === 'call' || e.k === 'opaque' || e.k === 'newarr' || e.k === 'arrlit') pure = false;
+        if (e.k === 'var') {
+          reads.add(e.v);
+          if (e.v.owned || e.v.changes) pure = false;
+        }
+        for (const c of children(e)) visit(c);
+      };
+      visit(s.test);
+      const assigned = new Set<Var>();
+      collectDefs([...s.then, ...s.else], assigned);
+      if (pure && ![...reads].some((v) => assigned.has(v))) this.retests.set(s, reads);
+    }
   }
 
   private collect(list: Stmt[]): void {
@@ -102,6 +140,8 @@ export class Body {
         const a = this.flow(s.then, new Set(wanted));
         const b = this.flow(s.else, new Set(wanted));
         wanted = new Set([...a, ...b]);
+        // A test evaluated again in the reverse sweep reads its variables there (as they are after the branch).
+        for (const v of this.retests.get(s) ?? []) wanted.add(v);
       } else if (s.k === 'loop') {
         wanted = this.flow(s.init, wanted);
         let head = wanted;
@@ -190,7 +230,7 @@ export class Body {
     const pr = this.env.pr;
     for (const s of list) {
       if (s.k === 'if') {
-        const same = this.sameReverse(s);
+        const same = this.sameReverse(s) || this.retests.has(s);
         const push = (id: number) => `${S}.I[${S}.ip++] = ${id};`;
         const branch = (b: Stmt[], id: number): string[] => {
           const returns = endsInReturn(b);
@@ -275,6 +315,7 @@ export class Body {
         const a = this.reverse(s.then);
         const b = this.reverse(s.else);
         if (this.sameReverse(s)) code = a;
+        else if (this.retests.has(s)) code = [`if (${this.env.pr.print(s.test)}) {`, ...indent(a), `} else {`, ...indent(b), `}`];
         else code = [`if (${S}.I[--${S}.ip] === 1) {`, ...indent(a), `} else {`, ...indent(b), `}`];
       } else if (s.k === 'loop') {
         code = this.reverseLoop(s);
@@ -327,6 +368,27 @@ function savePush(env: Env, v: Var): string[] {
   const out = [`${S}.O[${S}.op++] = ${v.name};`];
   if (v.active) out.push(`${S}.O[${S}.op++] = ${env.pr.shadowName(v)};`);
   return out;
+}
+
+function containsReturn(list: Stmt[]): boolean {
+  return list.some((s) => s.k === 'return' || (s.k === 'if' && (containsReturn(s.then) || containsReturn(s.else))));
+}
+
+/** Variables assigned anywhere in `list`. */
+function collectDefs(list: Stmt[], out: Set<Var>): void {
+  for (const s of list) {
+    if (s.k === 'set') out.add(s.v);
+    if (s.k === 'destr') for (const [v] of s.vars) out.add(v);
+    if (s.k === 'if') {
+      collectDefs(s.then, out);
+      collectDefs(s.else, out);
+    }
+    if (s.k === 'loop') {
+      collectDefs(s.init, out);
+      collectDefs(s.body, out);
+      collectDefs(s.update, out);
+    }
+  }
 }
 
 export function endsInReturn(list: Stmt[]): boolean {

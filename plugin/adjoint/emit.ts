@@ -16,7 +16,7 @@ import type { Lowered } from './analysis.js';
 import { Body, indent } from './control.js';
 import { Printer } from './expressions.js';
 import type { Expr, Stmt, Var } from './model.js';
-import { isActive } from './model.js';
+import { children, isActive } from './model.js';
 import type { CalleeInfo, Env } from './statements.js';
 
 type T = typeof import('@babel/core').types;
@@ -103,8 +103,10 @@ export function emitVariant(t: T, unit: FunctionUnit, mask: number, naming: Nami
     }
   };
   findIndex(low.body);
-  const recomputed = findRecomputed(low, indexVars);
-  const body = new Body(env, indexVars, recomputed);
+  // An uncompiled call could change data the reverse sweep would read again at another time: then save instead.
+  const opaque = hasOpaque(low.body);
+  const recomputed = opaque ? new Map<Stmt, Stmt[]>() : findRecomputed(low, indexVars);
+  const body = new Body(env, indexVars, recomputed, !opaque);
   body.analyze(low.body);
   const fwdBody = body.forwardBlock(low.body);
   const revBody = body.reverse(low.body);
@@ -161,14 +163,14 @@ export function findRecomputed(low: Lowered, indexVars: Set<Var>): Map<Stmt, Stm
   for (const v of low.params) if (!v.reassigned) intact.add(v);
   // Locals assigned once, outside any loop, with their declaration at the function's top level.
   for (const s of low.body) {
-    if (s.k === 'set' && s.decl && defs.get(s.v) === 1 && !s.v.owned) intact.add(s.v);
+    if (s.k === 'set' && s.decl && defs.get(s.v) === 1 && !s.v.owned && !s.v.changes) intact.add(s.v);
     if (s.k === 'destr') for (const [v] of s.vars) if (defs.get(v) === 1) intact.add(v);
   }
   const cheap = (e: Expr, ok: Set<Var>): boolean => {
     switch (e.k) {
       case 'num': case 'ext': return true;
       case 'var': return ok.has(e.v);
-      case 'idx': return cheap(e.obj, ok) && cheap(e.index, ok) && !(e.obj.k === 'var' && e.obj.v.owned);
+      case 'idx': return cheap(e.obj, ok) && cheap(e.index, ok) && !(e.obj.k === 'var' && (e.obj.v.owned || e.obj.v.changes));
       case 'prop': return e.name === 'length' && cheap(e.obj, ok);
       case 'bin': return ['+', '-', '*', '/', '%', '<', '<=', '>', '>=', '===', '!==', '|', '&', '>>', '<<'].includes(e.op) && cheap(e.l, ok) && cheap(e.r, ok);
       case 'un': return e.op === '-' && cheap(e.e, ok);
@@ -187,7 +189,7 @@ export function findRecomputed(low: Lowered, indexVars: Set<Var>): Map<Stmt, Stm
       const mine: Stmt[] = [];
       for (const b of s.body) {
         const aliasOk = b.k === 'set' && (b.v.kind === 'num' || b.e.k === 'var' || b.e.k === 'idx');
-        if (b.k === 'set' && b.decl && b.op === '=' && defs.get(b.v) === 1 && !b.v.owned && !indexVars.has(b.v) && aliasOk && cheap(b.e, ok)) {
+        if (b.k === 'set' && b.decl && b.op === '=' && defs.get(b.v) === 1 && !b.v.owned && !b.v.changes && !indexVars.has(b.v) && aliasOk && cheap(b.e, ok)) {
           mine.push(b);
           ok.add(b.v);
         }
@@ -198,4 +200,14 @@ export function findRecomputed(low: Lowered, indexVars: Set<Var>): Map<Stmt, Stm
   };
   visit(low.body);
   return out;
+}
+
+function hasOpaque(list: Stmt[]): boolean {
+  const inExpr = (e: Expr): boolean => e.k === 'opaque' || children(e).some(inExpr);
+  return list.some((s) => {
+    if (s.k === 'effect') return true;
+    if (s.k === 'if') return inExpr(s.test) || hasOpaque(s.then) || hasOpaque(s.else);
+    if (s.k === 'loop') return (s.test !== null && inExpr(s.test)) || hasOpaque(s.init) || hasOpaque(s.body) || hasOpaque(s.update);
+    return ('e' in s && inExpr(s.e)) || (s.k === 'elem' && inExpr(s.index));
+  });
 }

@@ -16,6 +16,8 @@ export interface Var {
   readonly param: number;
   /** A local array this function created (`[]`, `new Float64Array(n)`, ...): it may be written. */
   owned: boolean;
+  /** May hold an array this function writes (created here, or an alias of one): its elements change. */
+  changes?: boolean;
   /** Carries a derivative in the variant being compiled. */
   active: boolean;
   /** Assigned after its declaration (or declared in a loop). */
