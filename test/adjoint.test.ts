@@ -161,6 +161,21 @@ function rowsAlias(W: number[][], v: number[]): number {
   return s;
 }
 
+function aliasChanges(x: number[]): number {
+  const h: number[] = [0.5, 0];
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const y = h; // an alias of an array that changes
+    const a = y[0]; // so this is saved, not recomputed
+    h[0] = x[i] * 2 - h[1];
+    h[1] += x[i];
+    if (y[0] > 0) s += a * x[i] * x[i];
+    else s -= a * Math.sin(x[i]);
+    s += h[0] * h[1];
+  }
+  return s;
+}
+
 const SCALE = 2;
 function shadowsModuleName(x: number, y: number): number {
   let s = x * SCALE;
@@ -274,6 +289,9 @@ describe('adjoint tier: gradients', () => {
     expect(Array.isArray(ga[0][0])).toBe(true);
     // A row aliased by a local (recomputed in the reverse sweep, with its shadow).
     check(rowsAlias, valueAndGrad(rowsAlias), [W, v]);
+  });
+  it('aliases of arrays that change: read back at the right time (not recomputed, tests not re-evaluated)', () => {
+    check(aliasChanges, valueAndGrad(aliasChanges), [[0.4, -0.9, 1.3, -0.2, 0.7]]);
   });
   it('block-scoped locals named like module constants or each other (the generated code renames them)', () => {
     check(shadowsModuleName, valueAndGrad(shadowsModuleName), [0.7, -1.3]);
