@@ -64,6 +64,10 @@ function readsModuleState(x: number[]): number {
   bump();
   return y * y;
 }
+// Found by the property test: a ?: after && must not move before it.
+function andThenTernary(x: number[]): number {
+  return Math.log(1 + 1 ** 2) && (x[1]! < x[0]! ? x[1]! : 1) * x[0]!;
+}
 function objectParam(o: { a: number; b: number }): number {
   return o.a * o.b;
 }
@@ -104,6 +108,13 @@ describe('fallback to the tape, per function, with the reason', () => {
       expectClose(g(...args), fdGrad(f, args, 0), 1e-7, 1e-8);
     });
   }
+  it('?: after && keeps its value (found by the property test)', () => {
+    const x = [0.5, 0.25];
+    const [v, g] = valueAndGrad(andThenTernary)(x) as [number, number[]];
+    expect(v).toBe(andThenTernary(x));
+    expectClose(g, fdGrad(andThenTernary, [x], 0), 1e-7, 1e-8);
+    expect(tierOf(andThenTernary).tier).toBe('tape');
+  });
   it('an argument the compiled code sees as data, when it is differentiated, runs on the tape', () => {
     void logged;
     expect(tierOf(objectParam).tier).toBe(process.env.DUALTAPE_TIER === 'tape' ? 'tape' : 'adjoint');

@@ -250,7 +250,9 @@ export class Lowering {
     if (p.isWhileStatement()) {
       this.noJumps(p);
       if (this.hasCall(p.get('test'))) this.fail(p.get('test'), 'a call in a loop test runs on the tape');
-      const test = this.passive(p.get('test'), []);
+      const testPre: Stmt[] = [];
+      const test = this.passive(p.get('test'), testPre);
+      if (testPre.length > 0) this.fail(p.get('test'), 'a loop test that needs statements before it runs on the tape');
       this.loopDepth++;
       const body = this.bodyOf(p.get('body'));
       this.loopDepth--;
@@ -268,7 +270,9 @@ export class Lowering {
       const testP = p.get('test');
       if (testP.node && this.hasCall(testP as P)) this.fail(testP as P, 'a call in a loop test runs on the tape');
       this.loopDepth++;
-      const test = testP.node ? this.passive(testP as P, []) : null;
+      const testPre: Stmt[] = [];
+      const test = testP.node ? this.passive(testP as P, testPre) : null;
+      if (testPre.length > 0) this.fail(testP as P, 'a loop test that needs statements before it runs on the tape');
       const update: Stmt[] = [];
       const updP = p.get('update');
       if (updP.node) this.effect(unwrap(updP as P), update, line);
@@ -505,7 +509,16 @@ export class Lowering {
     }
     if (p.isLogicalExpression()) {
       const l = this.expr(p.get('left'), pre, false);
-      const r = this.expr(p.get('right'), [], false);
+      // The right operand runs only sometimes: nothing of it may move before the expression.
+      const rightPre: Stmt[] = [];
+      this.passiveContext++;
+      let r: Expr;
+      try {
+        r = this.expr(p.get('right'), rightPre, false);
+      } finally {
+        this.passiveContext--;
+      }
+      if (rightPre.length > 0) this.fail(p, `a call or ?: after \`${p.node.operator}\` runs on the tape`);
       if (this.hasCall(p.get('right'))) this.fail(p, `a call after \`${p.node.operator}\` runs on the tape`);
       return { k: 'logic', op: p.node.operator, l, r };
     }
