@@ -11,7 +11,7 @@ export default defineConfig({
   // and example modules that use dualtape, before Vite's own TypeScript transform.
   plugins: [
     dualtape({
-      include: new RegExp(`^${escapeRegExp(root)}(?:test|examples)/.*\\.(?:ts|mts|tsx)$`),
+      include: new RegExp(`^${escapeRegExp(root)}(?:test|examples|bench)/.*\\.(?:ts|mts|tsx)$`),
       exclude: /[\\/]fixtures[\\/]/,
       // DUALTAPE_FAST_PATH=0 runs the whole suite on the generic path only.
       fastPath: process.env.DUALTAPE_FAST_PATH !== '0',

@@ -4,7 +4,7 @@
  * reference every other method's error is measured against. (Checked against
  * central finite differences in test/bench-smoke.test.ts.)
  */
-import type { MlpData, RnnData } from './workloads.ts';
+import type { HuberData, MlpData, RnnData } from './workloads.ts';
 
 export function rosenbrockGrad(x: readonly number[]): Float64Array {
   const n = x.length;
@@ -112,6 +112,29 @@ export function straightLineGrad(x: readonly number[]): Float64Array {
   for (let i = 0; i < n - 1; i++) {
     g[i] += Math.cos(x[i]) * x[i + 1];
     g[i + 1] += Math.sin(x[i]);
+  }
+  return g;
+}
+
+export function huberGrad(x: readonly number[], data: HuberData): Float64Array {
+  const { c, delta } = data;
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const r = x[i] - c[i];
+    g[i] = Math.abs(r) <= delta ? r : delta * Math.sign(r);
+  }
+  return g;
+}
+
+export function helperCallsGrad(x: readonly number[]): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const e = Math.exp(x[i]);
+    const sp = Math.log(1 + e);
+    const t = 0.5 * x[i];
+    const p = 1 + t * (1 + t * (1 + t));
+    const dp = 1 + t * (2 + 3 * t);
+    g[i] = (e / (1 + e)) * p + sp * 0.5 * dp;
   }
   return g;
 }

@@ -3,11 +3,11 @@
  * operation count, and the hand-written gradient to check against.
  */
 import { gaussian, mulberry32 } from '../examples/util.ts';
-import { mlpGrad, rnnGrad, rosenbrockGrad, straightLineGrad } from './analytic.ts';
-import { mlpLoss, rnnLoss, rosenbrock, straightLine, type MlpData, type RnnData } from './workloads.ts';
+import { helperCallsGrad, huberGrad, mlpGrad, rnnGrad, rosenbrockGrad, straightLineGrad } from './analytic.ts';
+import { helperCalls, huberLoss, mlpLoss, rnnLoss, rosenbrock, rosenbrock3, straightLine, type HuberData, type MlpData, type RnnData } from './workloads.ts';
 
 export type Scale = 'full' | 'quick' | 'smoke';
-export type WorkloadId = 'rosenbrock' | 'mlp' | 'rnn' | 'straight-line';
+export type WorkloadId = 'rosenbrock' | 'mlp' | 'rnn' | 'straight-line' | 'rosenbrock-3' | 'huber' | 'helpers';
 
 /** One concrete problem: parameters x (length n) and constant data. */
 export interface Instance<D = unknown> {
@@ -145,7 +145,57 @@ export const straightLineCase: Workload<undefined> = {
   },
 };
 
+/** Rosenbrock with its term written as three statements (compare with the one-statement version). */
+export const rosenbrock3Case: Workload<undefined> = {
+  ...rosenbrockCase,
+  id: 'rosenbrock-3',
+  title: 'Rosenbrock, body as three statements',
+  f: rosenbrock3,
+};
+
+/** Huber loss with a data-dependent branch per element; about half the residuals fall in each branch. */
+export const huberCase: Workload<HuberData> = {
+  id: 'huber',
+  title: 'Huber loss (a branch per element)',
+  f: huberLoss,
+  hand: (x, data) => huberGrad(x, data),
+  hasData: true,
+  sizes: { full: [10, 100, 1000, 10_000], quick: [10, 100, 1000, 10_000], smoke: [3, 10] },
+  make(n, seed = 5) {
+    const rand = mulberry32(seed);
+    return {
+      n,
+      key: n,
+      ops: 6 * n,
+      description: `n = ${n}`,
+      x: Array.from({ length: n }, () => uniform(rand, -2, 2)),
+      data: { c: Array.from({ length: n }, () => uniform(rand, -1, 1)), delta: 0.8 },
+    };
+  },
+};
+
+/** Calls of helpers (softplus, and a recursive geometric sum of depth 3) per element. */
+export const helpersCase: Workload<undefined> = {
+  id: 'helpers',
+  title: 'Helper calls and recursion',
+  f: helperCalls,
+  hand: (x) => helperCallsGrad(x),
+  hasData: false,
+  sizes: { full: [10, 100, 1000, 10_000], quick: [10, 100, 1000, 10_000], smoke: [3, 10] },
+  make(n, seed = 6) {
+    const rand = mulberry32(seed);
+    return {
+      n,
+      key: n,
+      ops: 14 * n,
+      description: `n = ${n}`,
+      x: Array.from({ length: n }, () => uniform(rand, -2, 2)),
+      data: undefined,
+    };
+  },
+};
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyWorkload = Workload<any>;
 
-export const workloads: readonly AnyWorkload[] = [rosenbrockCase, mlpCase, rnnCase, straightLineCase];
+export const workloads: readonly AnyWorkload[] = [rosenbrockCase, mlpCase, rnnCase, straightLineCase, rosenbrock3Case, huberCase, helpersCase];

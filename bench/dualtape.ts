@@ -4,7 +4,7 @@
  * plugin has nothing else to compile here; everything else in bench/ is
  * plain TypeScript.
  */
-import { grad, lastTapeStats, type TapeStats } from 'dualtape';
+import { grad, lastTapeStats, setTier, tierOf, type TapeStats } from 'dualtape';
 
 export type Mode = 'reverse' | 'forward';
 export type GradientOf = (x: number[], data: unknown) => number[];
@@ -24,4 +24,20 @@ export function dualtapeGradient(f: (x: number[], data: never) => number, mode: 
 
 export function tapeStats(): TapeStats {
   return lastTapeStats();
+}
+
+/** Runs `run` with the tape tier forced (the adjoint tier off), restoring the setting after. */
+export function onTape<T>(run: () => T): T {
+  const was = setTier('tape');
+  try {
+    return run();
+  } finally {
+    setTier(was);
+  }
+}
+
+/** Which tier dualtape's reverse mode runs `f` on ('adjoint' or 'tape: <reason>'). */
+export function tierLabel(f: Function): string {
+  const t = tierOf(f);
+  return t.tier === 'adjoint' ? 'adjoint' : `tape: ${t.reason}`;
 }

@@ -9,7 +9,7 @@
 import { median } from '../examples/util.ts';
 import type { AnyWorkload, Instance } from './cases.ts';
 
-export type MethodId = 'plain' | 'hand' | 'reverse' | 'forward' | 'fd' | 'jax' | 'tfjs-cpu' | 'tfjs-wasm';
+export type MethodId = 'plain' | 'hand' | 'reverse' | 'tape' | 'forward' | 'fd' | 'jax' | 'tfjs-cpu' | 'tfjs-wasm';
 
 /** What a method needs per instance, set up once outside the timings. */
 export interface Prepared {

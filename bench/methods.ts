@@ -3,7 +3,7 @@
  * (the baseline), the hand-written gradient, dualtape reverse and forward mode,
  * and central finite differences. The array libraries are in libs/.
  */
-import { dualtapeGradient, tapeStats } from './dualtape.ts';
+import { dualtapeGradient, onTape, tapeStats } from './dualtape.ts';
 import type { Method } from './harness.ts';
 
 export const plainMethod: Method = {
@@ -39,11 +39,24 @@ export const reverseMethod: Method = {
     return {
       run,
       tape() {
-        run();
+        // What the tape tier records (the adjoint tier records no tape).
+        onTape(run);
         const { nodes, edges, bytes } = tapeStats();
         return { nodes, edges, bytes, bytesPerNode: bytes / nodes, bytesPerOp: bytes / inst.ops };
       },
     };
+  },
+};
+
+/** Reverse mode with the tape tier forced: today's statement tape, for comparison with the adjoint tier. */
+export const tapeMethod: Method = {
+  id: 'tape',
+  label: 'dualtape reverse (tape forced)',
+  cost: 'constant',
+  async prepare(w, inst) {
+    const g = dualtapeGradient(w.f, 'reverse', w.hasData);
+    const { x, data } = inst;
+    return { run: () => onTape(() => g(x, data)) };
   },
 };
 
@@ -87,4 +100,4 @@ export const fdMethod: Method = {
 };
 
 /** The plain-JavaScript methods, in table order (plain f is the baseline, not listed). */
-export const jsMethods: readonly Method[] = [handMethod, reverseMethod, forwardMethod, fdMethod];
+export const jsMethods: readonly Method[] = [handMethod, reverseMethod, tapeMethod, forwardMethod, fdMethod];

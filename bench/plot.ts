@@ -9,6 +9,7 @@ const STYLE: Record<MethodId, { color: string; marker: 'circle' | 'square' | 'di
   plain: { color: '#555555', marker: 'circle', dash: '5 4' },
   hand: { color: '#2ca02c', marker: 'square' },
   reverse: { color: '#d62728', marker: 'circle' },
+  tape: { color: '#d62728', marker: 'square', dash: '2 3' },
   forward: { color: '#ff7f0e', marker: 'triangle' },
   fd: { color: '#9467bd', marker: 'diamond' },
   jax: { color: '#1f77b4', marker: 'square' },

@@ -12,6 +12,7 @@ export const METHOD_ORDER: readonly { id: MethodId; short: string }[] = [
   { id: 'plain', short: 'plain f' },
   { id: 'hand', short: 'hand-written' },
   { id: 'reverse', short: 'dualtape reverse' },
+  { id: 'tape', short: 'tape forced' },
   { id: 'forward', short: 'dualtape forward' },
   { id: 'fd', short: 'finite diff.' },
   { id: 'jax', short: 'jax-js wasm f64' },

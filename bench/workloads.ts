@@ -104,3 +104,48 @@ export function straightLine(x: number[]): number {
   for (let i = 0; i < x.length - 1; i++) sum += Math.sin(x[i]) * x[i + 1];
   return sum;
 }
+
+/** Rosenbrock with each term's pieces as their own statements (the tape records each; the adjoint tier should not care). */
+export function rosenbrock3(x: number[]): number {
+  let sum = 0;
+  for (let i = 0; i < x.length - 1; i++) {
+    const t = x[i + 1] - x[i] * x[i];
+    const u = 1 - x[i];
+    sum += 100 * t * t + u * u;
+  }
+  return sum;
+}
+
+/** Targets and threshold for the Huber loss. */
+export interface HuberData {
+  c: number[];
+  delta: number;
+}
+
+/** Huber loss of the residuals x - c: a data-dependent branch per element. */
+export function huberLoss(x: number[], data: HuberData): number {
+  const { c, delta } = data;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const r = x[i] - c[i];
+    if (Math.abs(r) <= delta) s += 0.5 * r * r;
+    else s += delta * (Math.abs(r) - 0.5 * delta);
+  }
+  return s;
+}
+
+function softplus(t: number): number {
+  return Math.log(1 + Math.exp(t));
+}
+
+/** 1 + t + t² + … + t^k, written recursively. */
+function geometric(t: number, k: number): number {
+  return k === 0 ? 1 : 1 + t * geometric(t, k - 1);
+}
+
+/** Calls of helper functions, one of them recursive: sum of softplus(x_i) · geometric(x_i / 2, 3). */
+export function helperCalls(x: number[]): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += softplus(x[i]) * geometric(0.5 * x[i], 3);
+  return s;
+}

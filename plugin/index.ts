@@ -28,6 +28,7 @@ export type DualtapeBabelPlugin = (api: object, options: DualtapeBabelOptions | 
   name?: string;
   visitor: object;
 };
+import { emitAdjoints } from './adjoint/index.js';
 
 const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPass> => {
   api.assertVersion('^7.0.0-0 || ^8.0.0-0');
@@ -35,7 +36,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
   const runtime = options.runtime ?? 'dualtape';
   const opsModule = `${runtime}/ops`;
 
-  function transform(program: NodePath<BabelTypes.Program>, code: string | undefined): void {
+  function transform(program: NodePath<BabelTypes.Program>, code: string | undefined, filename: string | undefined): void {
     const body = program.node.body;
     // Already compiled (a second pass over our own output): nothing to do.
     if (body.some((s) => t.isImportDeclaration(s) && s.source.value === opsModule)) return;
@@ -77,12 +78,15 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     }
     // New declarations must be known to the scope before the rewrite looks names up.
     program.scope.crawl();
-    // Tangent code is made from the original source, before the rewrite changes inline functions.
-    const inlineRoots = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
+    // Inline roots inside another inline root are compiled with it.
+    const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
+    // Tangent code and adjoint code are made from the original source, before the rewrite changes inline functions.
     const tangents = options.tangent === false ? undefined
-      : planTangents(ctx, [...roots.named.keys()].flatMap((b) => { const tw = ctx.twinOf(b); return tw ? [[b, tw.name] as [typeof b, string]] : []; }), inlineRoots, runtime);
+      : planTangents(ctx, [...roots.named.keys()].flatMap((b) => { const tw = ctx.twinOf(b); return tw ? [[b, tw.name] as [typeof b, string]] : []; }), inline, runtime);
     tangents?.insertNamed();
     program.scope.crawl();
+    const adjoints = options.adjoint !== false ? emitAdjoints(ctx, roots.named.keys(), inline, { report: options.report, filename }) : new Map();
+    if (options.adjoint !== false) program.scope.crawl();
 
     for (const [fn, strict] of twins) compileFunction(fn, ctx, strict);
     for (const fn of anonymous) compileFunction(fn, ctx, true);
@@ -103,18 +107,18 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
         fn.replaceWith(t.objectProperty(m.key, t.callExpression(ctx.helper('compiled'), [value]), m.computed));
       }
     }
-    // Inline roots inside another inline root are compiled with it.
-    const inline = roots.inline.filter((fn) => !roots.inline.some((other) => other !== fn && fn.isDescendant(other)));
     for (const fn of inline) {
       const bad = findUnsupported(fn);
       if (bad) throw bad.path.buildCodeFrameError(bad.message);
       // compareModes times the user's own function as "plain f": keep an untouched copy of it.
       const original = keepsOriginal(fn, roots.inline, ctx) ? t.cloneNode(fn.node as BabelTypes.Expression, true) : null;
       const source = fn.node;
+      const wrap = adjoints.get(fn.node);
       compileFunction(fn, ctx, true);
       ctx.done.add(fn.node);
       const call = t.callExpression(ctx.helper('compiled'), [fn.node as BabelTypes.Expression, ...(original ? [original] : [])]);
-      fn.replaceWith(tangents?.wrapInline(source, call) ?? call);
+      const registered = wrap ? wrap(call) : call;
+      fn.replaceWith(tangents?.wrapInline(source, registered) ?? registered);
     }
     // The directive has done its job; left in, bundlers warn about an unknown module-level directive.
     program.traverse({
@@ -131,7 +135,7 @@ const plugin = declare((api, options: DualtapeBabelOptions): PluginObj<PluginPas
     name: 'dualtape',
     visitor: {
       Program(path, state) {
-        transform(path, state.file?.code);
+        transform(path, state.file?.code, state.filename);
       },
     },
   };

@@ -14,4 +14,12 @@ export interface DualtapeBabelOptions {
    * plugin/tangent/). False leaves forward mode on the Dual runtime.
    */
   tangent?: boolean;
+  /**
+   * The adjoint tier (default true): functions the plugin can compile whole
+   * also get generated adjoint code (forward and reverse sweeps on plain
+   * numbers), which `grad` runs instead of the tape. See docs/adjoint.md.
+   */
+  adjoint?: boolean;
+  /** Print, per function, which tier its gradients run on and why (also DUALTAPE_REPORT=1). */
+  report?: boolean;
 }

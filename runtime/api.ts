@@ -10,6 +10,7 @@ import { compiled } from './registry.js';
 import { isFloatArray, isTypedArgument } from './typed.js';
 import { tapeStats } from './stats.js';
 import { forwardScalar, forwardWithTangentCode } from './tangent.js';
+import { adjointOf, adjointRefusal, runAdjoint } from './adjoint/entry.js';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -185,6 +186,12 @@ function prepare(f: Fn<unknown[]>, opts: GradOptions, api: string): Runner {
 }
 
 function runReverse(fc: Function, self: unknown, args: unknown[], which: number[], api: string): [Num, unknown[]] {
+  // The adjoint tier, when the plugin generated adjoint code and this call fits it (see runtime/adjoint/).
+  const adj = adjointOf(fc);
+  if (adj !== undefined && adjointRefusal(adj, self, args, which) === undefined) {
+    const done = runAdjoint(adj, args, which, (out) => checkResult(out, api) as number);
+    if (done !== undefined) return done;
+  }
   const tape = new ReverseTrace();
   tapeStats.begin();
   try {

@@ -5,7 +5,7 @@
 import { Active, DualtapeError, escapedError, value } from './active.js';
 import type { Trace } from './active.js';
 import type { Num } from './core-types.js';
-import { compiledVersion } from './registry.js';
+import { compiledVersion, setGuardTarget } from './registry.js';
 import { otherCopiesNote } from './copies.js';
 import { isFloatLike, isTypedArgument, typedArgumentLike } from './typed.js';
 
@@ -332,6 +332,7 @@ function stackGuarded(fc: Function, api: string): Function {
       }
     };
     guarded.set(fc, g);
+    setGuardTarget(g, fc);
   }
   return g;
 }

@@ -11,6 +11,7 @@ import { compiledOrThrow, describe, isDifferentiable, leavesOf } from './args.js
 import { compiledVersion, originalOf } from './registry.js';
 import { lastTapeStats } from './stats.js';
 import type { ArgIndex } from './transforms.js';
+import { setTier, tierOfCompiled } from './adjoint/entry.js';
 
 export interface CompareOptions {
   /** Samples per method (median taken); default 5. */
@@ -47,7 +48,10 @@ export interface ModeComparison {
   /** forwardMs / plainMs and reverseMs / plainMs. */
   forwardRatio: number;
   reverseRatio: number;
-  /** What reverse mode recorded: tape nodes, edges and bytes. */
+  /** Which tier ran reverse mode: generated adjoint code, or the tape (with the reason). */
+  tier: 'adjoint' | 'tape';
+  tierReason: string;
+  /** What reverse mode records on the tape tier: tape nodes, edges and bytes (measured with the tape forced when the adjoint tier ran). */
   tapeNodes: number;
   tapeEdges: number;
   tapeBytes: number;
@@ -98,6 +102,7 @@ export function compareModes<A extends unknown[], const N extends number | reado
 ): ModeComparison;
 export function compareModes(f: (...args: unknown[]) => number, args: unknown[], opts: CompareOptions = {}): ModeComparison {
   const fc = compiledOrThrow(f, 'compareModes');
+  const tierInfo = tierOfCompiled(fc);
   if (!Array.isArray(args)) throw new TypeError('dualtape: compareModes(f, args) takes the arguments as an array, e.g. compareModes(f, [x]).');
   const samples = opts.samples ?? 5;
   const sampleMs = opts.sampleMs ?? 20;
@@ -130,7 +135,17 @@ export function compareModes(f: (...args: unknown[]) => number, args: unknown[],
   for (let s = 0; s < samples; s++) timers.forEach((sample, k) => times[k]!.push(sample()));
   const [plainMs, reverseMs, forwardMs] = times.map(median) as [number, number, number];
   reverse(...args);
-  const stats = lastTapeStats();
+  let stats = lastTapeStats();
+  if (tierInfo.tier === 'adjoint') {
+    // The adjoint tier records no tape: take the tape's size from one gradient on the tape tier.
+    const was = setTier('tape');
+    try {
+      reverse(...args);
+    } finally {
+      setTier(was);
+    }
+    stats = lastTapeStats();
+  }
 
   // argnums is always an array here, so grad gives one gradient per differentiated argument.
   const flat = (g: unknown) => (g as unknown[]).flatMap((x) => leavesOf(x)) as number[];
@@ -150,13 +165,16 @@ export function compareModes(f: (...args: unknown[]) => number, args: unknown[],
   const summary =
     `${inputs} input(s). One plain evaluation${plainIsOriginal ? '' : ' (of the compiled code: no uncompiled copy was kept)'}: ${fmt(plainMs * 1000)} µs. ` +
     `Forward mode (${forwardPasses} pass(es)${width > 1 ? ` of up to ${width} directions` : ''}): ${fmt(forwardMs * 1000)} µs = ${fmt(forwardMs / plainMs)}× f. ` +
-    `Reverse mode (one recorded pass + one sweep, ${stats.nodes} tape nodes, ${stats.edges} edges, ${stats.bytes} bytes): ` +
+    (tierInfo.tier === 'adjoint'
+      ? `Reverse mode (generated adjoint code; the tape tier would record ${stats.nodes} nodes, ${stats.edges} edges, ${stats.bytes} bytes): `
+      : `Reverse mode (one recorded pass + one sweep, ${stats.nodes} tape nodes, ${stats.edges} edges, ${stats.bytes} bytes): `) +
     `${fmt(reverseMs * 1000)} µs = ${fmt(reverseMs / plainMs)}× f. ` +
     `${cheaper === 'reverse' ? 'Reverse' : 'Forward'} mode is ${fmt(factor)}× cheaper here. ` +
     `The two modes' gradients differ by ${modeDifference.toExponential(1)} (relative).`;
   return {
     inputs, forwardPasses, plainMs, forwardMs, reverseMs, plainIsOriginal,
     forwardRatio: forwardMs / plainMs, reverseRatio: reverseMs / plainMs,
+    tier: tierInfo.tier, tierReason: tierInfo.reason,
     tapeNodes: stats.nodes, tapeEdges: stats.edges, tapeBytes: stats.bytes,
     cheaper, factor, modeDifference, summary,
   };

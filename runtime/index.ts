@@ -15,6 +15,8 @@ export { lastTapeStats } from './stats.js';
 export type { TapeStats } from './stats.js';
 export { DualtapeError } from './active.js';
 export { compareModes } from './compare.js';
+export { tierOf, setTier } from './adjoint/tier.js';
+export type { TierInfo } from './adjoint/entry.js';
 export type { CompareOptions, ModeComparison } from './compare.js';
 export { graph } from './graph.js';
 export type { Graph, GraphEdge, GraphGroup, GraphLevel, GraphNode, GraphOptions } from './graph.js';

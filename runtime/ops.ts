@@ -18,6 +18,10 @@ export {
 export { value, callable, compiled, methodOf, receiverOf, register, registerMethods, unboundMethod };
 export { truthy, number, parsed, search, method, newKeyed, size, predicateArg } from './natives.js';
 export { isView, isArray } from './typed.js';
+// The adjoint tier (generated adjoint code, see plugin/adjoint/): its stacks, partial helpers and registration.
+export { $S, reserve } from './adjoint/stack.js';
+export { adjUnary, adjBinary, adjVariadic } from './adjoint/partials.js';
+export { registerAdjoint, registerTape } from './adjoint/entry.js';
 
 // Math functions passed around as values (`xs.map(Math.exp)`, `const { sin } = Math`)
 // resolve to their differentiable versions through the registry.

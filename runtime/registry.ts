@@ -104,3 +104,19 @@ export function receiverOf(o: unknown, key: 'call' | 'apply' | 'bind'): unknown 
   const f = (o as unknown as Record<string, unknown>)[key];
   return f === call || f === apply || f === bind ? callable(o) : o;
 }
+
+/**
+ * Entry points call a compiled function through a wrapper that turns a stack
+ * overflow into a DualtapeError (runtime/args.ts, stackGuarded). The tiers'
+ * tables are keyed by the compiled function itself: `unguarded` maps the
+ * wrapper back to it.
+ */
+const guardTargets = new WeakMap<Function, Function>();
+
+export function setGuardTarget(guard: Function, fc: Function): void {
+  guardTargets.set(guard, fc);
+}
+
+export function unguarded(f: Function): Function {
+  return guardTargets.get(f) ?? f;
+}

@@ -22,7 +22,7 @@
  */
 import { tracesOpen } from './active.js';
 import type { Kernel, Num } from './core-types.js';
-import { compiledVersion } from './registry.js';
+import { compiledVersion, unguarded } from './registry.js';
 import { binaryRules, variadicRules } from './rules.js';
 
 /** Per parameter: 'n' a number, 'a' a flat array of numbers, 'd' data (never differentiated). */
@@ -44,6 +44,9 @@ export const tangentOut: { t: unknown } = { t: undefined };
 let enabled = !(typeof process !== 'undefined' && process.env?.DUALTAPE_TIER === 'tape');
 
 /** Turns the generated tangent code on or off (tests; `DUALTAPE_TIER=tape` starts with it off). */
+/** How many forward gradients ran on generated tangent code (tests check that it really ran). */
+export const tangentStats = { runs: 0 };
+
 export function setTangentTier(on: boolean): void {
   enabled = on;
 }
@@ -73,7 +76,7 @@ export function tangentCodeOf(fc: Function): TangentCode | undefined {
   if (!enabled) return undefined;
   if (fc !== lastFn) {
     lastFn = fc;
-    lastCode = table.get(fc);
+    lastCode = table.get(unguarded(fc));
   }
   return lastCode;
 }
@@ -221,6 +224,7 @@ export function forwardWithTangentCode(
 ): [number, unknown[]] | undefined {
   const code = tangentCodeOf(fc);
   if (code === undefined || !applicable(code, args, which)) return undefined;
+  tangentStats.runs++;
   let total = 0;
   for (let w = 0; w < which.length; w++) {
     const a = args[which[w]!] as number | ArrayLike<number>;
@@ -237,6 +241,7 @@ export function forwardScalar(fc: Function, self: unknown, x: number): [number, 
   const code = tangentCodeOf(fc);
   if (code === undefined || code.kinds.length !== 1 || code.kinds[0] !== 'n' || tracesOpen() !== 0) return undefined;
   tangentOut.t = undefined;
+  tangentStats.runs++;
   const val = code.scalar.call(self, x, 1) as unknown;
   const t = tangentOut.t;
   tangentOut.t = undefined;

@@ -20,7 +20,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 describe('hand-written gradients (bench/analytic.ts)', () => {
   // Smoke sizes plus one larger size each (mlp/rnn: hidden width).
-  const extra: Record<string, number> = { rosenbrock: 200, mlp: 8, rnn: 6, 'straight-line': 300 };
+  const extra: Record<string, number> = { rosenbrock: 200, mlp: 8, rnn: 6, 'straight-line': 300, 'rosenbrock-3': 200, huber: 200, helpers: 200 };
   for (const w of workloads) {
     it(`${w.id} agrees with central finite differences`, () => {
       for (const key of [...w.sizes.smoke, extra[w.id]!]) {

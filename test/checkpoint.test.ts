@@ -6,7 +6,7 @@
  * differentiation it is just a call.
  */
 import { describe, expect, it } from 'vitest';
-import { checkpoint, grad, hessian, jacobian, lastTapeStats, valueAndGrad, vjp } from 'dualtape';
+import { checkpoint, grad, hessian, jacobian, lastTapeStats, setTier, valueAndGrad, vjp } from 'dualtape';
 import type { TapeStats } from 'dualtape';
 import { expectMatrixClose, expectVectorClose, fdJacobian } from './helpers/transforms-check.js';
 import { fdDerivative } from './helpers/check.js';
@@ -55,9 +55,15 @@ function checkpointedBlocks(p: number): number {
   return s;
 }
 
+/** Tape sizes are the tape tier's: measured with it forced (the adjoint tier records no tape). */
 function statsOf(run: () => unknown): [unknown, TapeStats] {
-  const r = run();
-  return [r, lastTapeStats()];
+  const was = setTier('tape');
+  try {
+    const r = run();
+    return [r, lastTapeStats()];
+  } finally {
+    setTier(was);
+  }
 }
 
 describe('a long recurrence (10⁴ steps of s = s + h sin(p s))', () => {

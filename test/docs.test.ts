@@ -79,8 +79,8 @@ describe('README example', () => {
 });
 
 describe('links', () => {
-  // Pages written on other branches at the same time, and generated output.
-  const elsewhere = new Set(['adjoint.md', 'forward-mode.md', 'graph.md', 'cli.md', 'toolchains.md', 'hardening.md']);
+  // Generated output (npm run docs:api), not committed.
+  const elsewhere = new Set<string>();
   for (const file of docFiles()) {
     it(`${relative(root, file)}: relative links point at files that exist`, () => {
       const broken: string[] = [];

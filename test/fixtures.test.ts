@@ -37,7 +37,7 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const OVERWRITE = process.env.OVERWRITE === 'true';
 
 interface FixtureOptions {
-  pluginOptions?: { runtime?: string; fastPath?: boolean; tangent?: boolean };
+  pluginOptions?: { runtime?: string; fastPath?: boolean; tangent?: boolean; adjoint?: boolean };
   throws?: string;
   line?: number;
   [babelOption: string]: unknown;
@@ -87,7 +87,8 @@ function babelOptions(options: FixtureOptions, filename: string, extraPlugins: u
     highlightCode: false,
     sourceType: 'module',
     presets: [[presetTypescript, { allowDeclareFields: true, onlyRemoveTypeImports: false }]],
-    plugins: [[plugin, pluginOptions ?? {}], ...extraPlugins] as TransformOptions['plugins'],
+    // The adjoint tier only where a suite turns it on (fixtures/adjoint), so other suites' outputs stay as they are.
+    plugins: [[plugin, { adjoint: false, ...pluginOptions }], ...extraPlugins] as TransformOptions['plugins'],
     ...(rest as TransformOptions),
   };
 }

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { grad, jacobian, jvp, stopGradient, valueAndGrad } from 'dualtape';
-import { hasTangentCode, setTangentTier } from '../runtime/tangent.ts';
+import { hasTangentCode, setTangentTier, tangentStats } from '../runtime/tangent.ts';
 import { fdPartial } from './helpers/check.js';
 
 afterEach(() => setTangentTier(true));
@@ -332,7 +332,10 @@ function check(f: F, args: unknown[], opts: { argnums?: number | number[]; formu
   expect(hasTangentCode(f), `${f.name} has tangent code`).toBe(true);
   const gopts = opts.argnums === undefined ? {} : { argnums: opts.argnums };
   const fwd = valueAndGrad(f as never, { mode: 'forward', ...gopts } as never) as (...a: unknown[]) => [number, unknown];
+  const runs = tangentStats.runs;
   const [v, g] = fwd(...args);
+  // The generated code really ran (not a silent fall-back to the Dual runtime).
+  expect(tangentStats.runs, `${f.name} ran on tangent code`).toBe(runs + 1);
   expect(Object.is(v, (f as (...a: unknown[]) => number)(...args)), `${f.name}: value`).toBe(true);
   const gen = flat(g);
   setTangentTier(false);

@@ -122,6 +122,8 @@ function prepareJax(jax: Jax, w: AnyWorkload, inst: Instance): Prepared {
       data = [f64(xs.flat(), [T, D]), f64(ys)];
       break;
     }
+    default:
+      throw new Error(`no array-library version of the ${w.id} workload`);
   }
 
   const gradient = jit(grad(loss));

@@ -159,6 +159,8 @@ function prepareTf(tf: Tf, backend: string, w: AnyWorkload, inst: Instance): Pre
       };
       break;
     }
+    default:
+      throw new Error(`no array-library version of the ${w.id} workload`);
   }
   const gradient = tf.grad(loss);
   const x = keep(tf.tensor1d(inst.x));

@@ -620,6 +620,8 @@ export class Emitter {
     const outer = (q: NodePath) => {
       if (!q.isIdentifier() || !q.isReferencedIdentifier()) return;
       const b = q.scope.getBinding(q.node.name);
+      // A function expression's own name is in scope only inside it, not where the tangent code goes.
+      if (b && b.path === this.an.fn && this.an.fn.isFunctionExpression()) throw new Unsupported(`refers to its own name ${q.node.name}`);
       if (b && b.kind !== 'module' && !this.an.locals.has(b) && !b.constant) throw new Unsupported(`reads the outer variable ${q.node.name}, which is assigned elsewhere`);
     };
     outer(p);
@@ -948,7 +950,9 @@ export class Emitter {
       return t.identifier(name);
     };
     const mulz = (a: Sym, b: Sym): Sym => {
-      if (typeof a === 'number' || typeof b === 'number') return K.mul(a as never, b as never) as unknown as Sym;
+      // Constants fold with the convention; a finite constant needs no guard, an infinite one does (a folded 1 / 0).
+      if (typeof a === 'number' && typeof b === 'number') return a === 0 || b === 0 ? 0 : a * b;
+      if ((typeof a === 'number' && Number.isFinite(a)) || (typeof b === 'number' && Number.isFinite(b))) return K.mul(a as never, b as never) as unknown as Sym;
       // Both unknown: 0 × ∞ must be 0.
       return t.conditionalExpression(
         t.logicalExpression('||', t.binaryExpression('===', K.lit(a), t.numericLiteral(0)), t.binaryExpression('===', K.lit(b), t.numericLiteral(0))),

@@ -76,6 +76,12 @@ export function planTangents(ctx: Context, named: [Binding, string][], inline: F
   }
   for (const fn of inline) {
     const u: Unit = { fn, callee: { kinds: [], returnsArray: false, written: [], scalar: fresh('_tangent'), chunk: fresh('_tangents'), ok: true } };
+    // A function expression's own name is in scope only inside it, not where the tangent code goes.
+    const id = fn.isFunctionExpression() ? fn.node.id : null;
+    if (id && fn.scope.getBinding(id.name)?.referenced) {
+      u.callee.ok = false;
+      u.why = `refers to its own name ${id.name}`;
+    }
     units.push(u);
   }
   const calleeOf = (callee: NodePath): Callee | undefined => {
