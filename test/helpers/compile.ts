@@ -19,6 +19,8 @@ const modulesCommonjs = require.resolve('@babel/plugin-transform-modules-commonj
 
 export interface CompileOptions {
   fastPath?: boolean;
+  /** The generated tiers (adjoint and tangent code); default on, as in the plugin. False: the tape tier only. */
+  generated?: boolean;
   filename?: string;
   sourceType?: 'module' | 'script';
 }
@@ -31,7 +33,7 @@ export function transform(source: string, opts: CompileOptions = {}, commonjs = 
     highlightCode: false,
     sourceType: opts.sourceType ?? 'module',
     presets: [[presetTypescript, { onlyRemoveTypeImports: false }]],
-    plugins: [[plugin, { fastPath: opts.fastPath !== false }], ...(commonjs ? [modulesCommonjs] : [])] as TransformOptions['plugins'],
+    plugins: [[plugin, { fastPath: opts.fastPath !== false, ...(opts.generated === false ? { adjoint: false, tangent: false } : {}) }], ...(commonjs ? [modulesCommonjs] : [])] as TransformOptions['plugins'],
   };
   const out = transformSync(source, options);
   if (out?.code == null) throw new Error('no output');
