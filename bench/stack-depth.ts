@@ -56,3 +56,9 @@ writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: proces
 for (const r of rows) {
   console.log(`${r.name}: plain ${r.plain}, grad reverse ${r.reverse} (${r.reverseRatio.toFixed(2)}x less), forward ${r.forward} (${r.forwardRatio.toFixed(2)}x less)`);
 }
+
+// The docs' tables come from bench/stack-depth.json (bench/docs-tables.ts).
+{
+  const { updateDocs } = await import('./docs-tables.ts');
+  console.log(`Wrote bench/stack-depth.json; ${updateDocs()}`);
+}
