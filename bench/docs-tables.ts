@@ -195,7 +195,19 @@ interface PlainCallFile {
 interface StackDepthFile {
   date: string;
   node: string;
-  rows: { name: string; plain: number; reverse: number; forward: number; reverseRatio: number; forwardRatio: number }[];
+  rows: {
+    name: string;
+    plain: number;
+    reverse: number;
+    forward: number;
+    reverseRatio: number;
+    forwardRatio: number;
+    /** With the tape forced (setTier('tape')); absent in files written before they were measured. */
+    reverseTape?: number;
+    forwardTape?: number;
+    reverseTapeRatio?: number;
+    forwardTapeRatio?: number;
+  }[];
 }
 
 /** A ratio with two significant figures at most (4.5x, 11x, 0.62x). */
@@ -342,16 +354,24 @@ function renderPlainCall(out: Tables): void {
 
 function renderStackDepth(out: Tables): void {
   const s = readJson<StackDepthFile>('bench/stack-depth.json');
-  const fewer = (ratio: number) => (ratio > 1 ? ` (${ratio.toFixed(1)}x fewer)` : '');
+  const fewer = (ratio: number) => (ratio >= 1.05 ? ` (${ratio.toFixed(1)}x fewer)` : '');
   out.set('stack-depth', {
     source: 'bench/stack-depth.json',
     markdown: [
-      `Measured ${time(s.date)}, Node ${s.node}, default stack size: the deepest recursion that runs (found by bisection, to 16 frames).`,
+      `Measured ${time(s.date)}, Node ${s.node}, default stack size: the deepest recursion that runs (found by bisection, to 16 frames). ` +
+        'Under `grad` on the default tiers (generated adjoint and tangent code) and with the tape forced (`setTier(\'tape\')`).',
       '',
-      row(['recursion', 'plain', 'under `grad`, reverse mode', 'under `grad`, forward mode']),
-      row(['---', '---:', '---:', '---:']),
+      row(['recursion', 'plain', 'reverse', 'forward', 'reverse, tape', 'forward, tape']),
+      row(['---', '---:', '---:', '---:', '---:', '---:']),
       ...s.rows.map((r) =>
-        row([r.name, `${thousands(r.plain)} frames`, `${thousands(r.reverse)}${fewer(r.reverseRatio)}`, `${thousands(r.forward)}${fewer(r.forwardRatio)}`]),
+        row([
+          r.name,
+          `${thousands(r.plain)} frames`,
+          `${thousands(r.reverse)}${fewer(r.reverseRatio)}`,
+          `${thousands(r.forward)}${fewer(r.forwardRatio)}`,
+          r.reverseTape === undefined ? 'not measured' : `${thousands(r.reverseTape)}${fewer(r.reverseTapeRatio!)}`,
+          r.forwardTape === undefined ? 'not measured' : `${thousands(r.forwardTape)}${fewer(r.forwardTapeRatio!)}`,
+        ]),
       ),
     ].join('\n'),
   });
