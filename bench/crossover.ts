@@ -205,6 +205,12 @@ writeFileSync(here('./crossover.md'), md.join('\n'));
 writeFileSync(here('./crossover.svg'), plot(rows));
 console.log(md.join('\n'));
 
+// The docs' tables come from bench/crossover.json (bench/docs-tables.ts).
+{
+  const { updateDocs } = await import('./docs-tables.ts');
+  console.log(`Wrote bench/crossover.json; ${updateDocs()}`);
+}
+
 /** Ratio to f against n, log-log, one line per method. */
 function plot(rs: Row[]): string {
   const W = 640;

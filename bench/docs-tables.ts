@@ -6,6 +6,10 @@
  *   bench/chunk.json     (npm run bench:chunk)      -> chunk
  *   bench/transform.json (npm run bench:transform)  -> transform
  *   bench/size.json      (npm run bench:size)       -> size
+ *   bench/tiers.json     (npm run bench:tiers)      -> tiers, tiers-targets
+ *   bench/crossover.json (npm run bench:crossover)  -> crossover, crossover-workloads
+ *   bench/plain-call.json (npm run bench:plain-call) -> plain-call
+ *   bench/stack-depth.json (npm run bench:stack-depth) -> stack-depth
  *
  * In a Markdown file a table sits between two marker comments:
  *
@@ -22,6 +26,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Results } from './run.ts';
+import type { TiersFile, TiersRow } from './tiers.ts';
 import { markdownTables } from './report.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,6 +84,10 @@ export function renderTables(): Map<string, { source: string; markdown: string }
   if (has('bench/chunk.json')) renderChunk(out);
   if (has('bench/transform.json')) renderTransform(out);
   if (has('bench/size.json')) renderSize(out);
+  if (has('bench/tiers.json')) renderTiers(out);
+  if (has('bench/crossover.json')) renderCrossover(out);
+  if (has('bench/plain-call.json')) renderPlainCall(out);
+  if (has('bench/stack-depth.json')) renderStackDepth(out);
   return out;
 }
 
@@ -158,6 +167,212 @@ function renderSize(out: Tables): void {
         const modules = same ? '(the same)' : x.entry === 'grad' ? x.runtimeModules.join(' ') : `+ ${extra.join(' ')}`;
         return row([x.entry === 'grad' ? '`grad` only' : x.entry, bundlerName(x.bundler), kB(x.minifiedBytes), kB(x.gzipBytes), modules]);
       }),
+    ].join('\n'),
+  });
+}
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+
+interface CrossoverFile {
+  meta: { date: string; node: string; runs: number; batchMs: number };
+  crossover: { n: number; fNs: number; forwardGenerated: Stat; forwardDual: Stat; reverse: Stat }[];
+  workloads: { workload: string; n: number; generatedPerInput: Stat; dualPerInput: Stat }[];
+}
+
+interface PlainCallFile {
+  date: string;
+  node: string;
+  n: number;
+  runs: number;
+  callsPerSample: number;
+  rows: { kind: string; plainNs: number; compiledNs: number; ratio: number; min: number; max: number }[];
+}
+
+interface StackDepthFile {
+  date: string;
+  node: string;
+  rows: {
+    name: string;
+    plain: number;
+    reverse: number;
+    forward: number;
+    reverseRatio: number;
+    forwardRatio: number;
+    /** With the tape forced (setTier('tape')); absent in files written before they were measured. */
+    reverseTape?: number;
+    forwardTape?: number;
+    reverseTapeRatio?: number;
+    forwardTapeRatio?: number;
+  }[];
+}
+
+/** A ratio with two significant figures at most (4.5x, 11x, 0.62x). */
+const times = (v: number) => `${v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}x`;
+const span = (xs: readonly number[], digits = 1) =>
+  xs.length === 0 ? '–' : `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}x`;
+const loadSpan = (l: { start: number; end: number }) => `1-minute load average ${l.start.toFixed(1)} → ${l.end.toFixed(1)}`;
+
+function renderTiers(out: Tables): void {
+  const t = readJson<TiersFile>('bench/tiers.json');
+  const m = t.machine;
+  const us = (v: number) => `${v < 10 ? v.toFixed(3) : v.toFixed(1)} µs`;
+  const heap =
+    t.heapGrowthKiB === null
+      ? 'Heap growth over 10⁵ gradients: not measured (run with `--expose-gc`).'
+      : `Heap after 10⁵ gradients of Rosenbrock n = 10 (adjoint tier), after a full collection: ${t.heapGrowthKiB} KiB ` +
+        `${t.heapGrowthKiB <= 0 ? '(no growth)' : 'growth'}.`;
+  out.set('tiers', {
+    source: 'bench/tiers.json',
+    markdown: [
+      `Measured ${time(t.date)} (${t.sizes} sizes, ${t.durationSeconds} s) on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, ` +
+        `${loadSpan(m.loadAverage)}. CPU time (${t.clock}), median of ${t.samples} interleaved samples.`,
+      '',
+      row(['workload', 'n', 'plain f', 'hand / f', 'adjoint / f', 'tape / f', 'adjoint / hand', 'tier']),
+      row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+      ...t.rows.map((r) =>
+        row([
+          r.workload,
+          String(r.n),
+          us(r.plainUs),
+          (r.handUs / r.plainUs).toFixed(2),
+          (r.adjointUs / r.plainUs).toFixed(2),
+          (r.tapeUs / r.plainUs).toFixed(1),
+          (r.adjointUs / r.handUs).toFixed(2),
+          r.tier,
+        ]),
+      ),
+      '',
+      heap,
+    ].join('\n'),
+  });
+
+  // The targets of issue 8, judged on this run's figures.
+  const vsHand = (r: TiersRow) => r.adjointUs / r.handUs;
+  const judge = (rows: TiersRow[], limit: number, value: (r: TiersRow) => number) => {
+    const label = (r: TiersRow) => `${r.workload} n = ${r.n} (${value(r).toFixed(2)}x)`;
+    const met = rows.filter((r) => value(r) <= limit);
+    const missed = rows.filter((r) => value(r) > limit);
+    return [
+      span(rows.map(value), 2),
+      met.length === 0 ? '–' : met.map(label).join(', '),
+      missed.length === 0 ? '–' : missed.map(label).join(', '),
+    ];
+  };
+  const large = t.rows.filter((r) => r.n >= 1000);
+  const small = t.rows.filter((r) => r.n < 1000);
+  // Rosenbrock written as three statements against the one-statement body, same n.
+  const pairs = t.rows
+    .filter((r) => r.workload === 'rosenbrock-3')
+    .flatMap((r3) => {
+      const r1 = t.rows.find((r) => r.workload === 'rosenbrock' && r.n === r3.n);
+      return r1 ? [{ ...r3, workload: 'rosenbrock-3 / rosenbrock', adjointUs: r3.adjointUs / r3.plainUs, handUs: r1.adjointUs / r1.plainUs }] : [];
+    });
+  out.set('tiers-targets', {
+    source: 'bench/tiers.json',
+    markdown: [
+      `The targets of issue 8 against the run above (${day(t.date)}); a row's verdict can change between runs.`,
+      '',
+      row(['target', 'measured', 'met on', 'not met on']),
+      row(['---', '---:', '---', '---']),
+      row(['adjoint within 1.5x of hand-written, n ≥ 1000', ...judge(large, 1.5, vsHand)]),
+      row(['adjoint within 2x of hand-written, n < 1000', ...judge(small, 2, vsHand)]),
+      row(['three statements within 1.2x of one (adjoint / f of rosenbrock-3 over rosenbrock)', ...judge(pairs, 1.2, (r) => r.adjointUs / r.handUs)]),
+      row([
+        'no heap growth over 10⁵ calls',
+        t.heapGrowthKiB === null ? 'not measured' : `${t.heapGrowthKiB} KiB`,
+        t.heapGrowthKiB !== null && t.heapGrowthKiB <= 0 ? 'Rosenbrock n = 10' : '–',
+        t.heapGrowthKiB !== null && t.heapGrowthKiB > 0 ? 'Rosenbrock n = 10' : '–',
+      ]),
+    ].join('\n'),
+  });
+}
+
+function renderCrossover(out: Tables): void {
+  const c = readJson<CrossoverFile>('bench/crossover.json');
+  const cell = (s: Stat) => `${times(s.median)} (${times(s.min)}–${times(s.max)})`;
+  out.set('crossover', {
+    source: 'bench/crossover.json',
+    markdown: [
+      `Measured ${time(c.meta.date)}, Node ${c.meta.node}; median (min–max) of ${c.meta.runs} paired runs of about ${c.meta.batchMs} ms. ` +
+        'n = 1 is `one(x)`, a scalar function; n ≥ 2 is `few(x)`, one term per input coupling `x[i]` and `x[i + 1]` with `sin`, `exp` and a division.',
+      '',
+      row(['inputs n', 'f', 'forward, generated', 'forward, Dual runtime', 'reverse', 'forward (generated) / reverse']),
+      row(['---:', '---:', '---:', '---:', '---:', '---:']),
+      ...c.crossover.map((r) =>
+        row([
+          String(r.n),
+          `${r.fNs.toFixed(0)} ns`,
+          cell(r.forwardGenerated),
+          cell(r.forwardDual),
+          cell(r.reverse),
+          (r.forwardGenerated.median / r.reverse.median).toFixed(2),
+        ]),
+      ),
+    ].join('\n'),
+  });
+  out.set('crossover-workloads', {
+    source: 'bench/crossover.json',
+    markdown: [
+      `Same run (${day(c.meta.date)}): one forward-mode gradient divided by f and by n (the cost per input direction), median of ${c.meta.runs}.`,
+      '',
+      row(['workload', 'n', 'generated', 'Dual runtime', 'speed-up']),
+      row(['---', '---:', '---:', '---:', '---:']),
+      ...c.workloads.map((w) =>
+        row([
+          w.workload,
+          String(w.n),
+          times(w.generatedPerInput.median),
+          times(w.dualPerInput.median),
+          times(w.dualPerInput.median / w.generatedPerInput.median),
+        ]),
+      ),
+    ].join('\n'),
+  });
+}
+
+function renderPlainCall(out: Tables): void {
+  const p = readJson<PlainCallFile>('bench/plain-call.json');
+  out.set('plain-call', {
+    source: 'bench/plain-call.json',
+    markdown: [
+      `Measured ${time(p.date)}, Node ${p.node}: a plain call (numbers in, no derivative) of a loop of ${p.n} \`tanh\` terms, ` +
+        `marked against the same code without the directive; median of ${p.runs} paired samples of ${thousands(p.callsPerSample)} calls, ` +
+        'min–max in brackets. On a shared machine a ratio within about ±10% of 1 is noise.',
+      '',
+      row(['kind', 'uncompiled, ns/call', 'marked, ns/call', 'ratio (min–max)']),
+      row(['---', '---:', '---:', '---:']),
+      ...p.rows.map((r) =>
+        row([r.kind, r.plainNs.toFixed(0), r.compiledNs.toFixed(0), `${r.ratio.toFixed(2)}x (${r.min.toFixed(2)}–${r.max.toFixed(2)})`]),
+      ),
+    ].join('\n'),
+  });
+}
+
+function renderStackDepth(out: Tables): void {
+  const s = readJson<StackDepthFile>('bench/stack-depth.json');
+  const fewer = (ratio: number) => (ratio >= 1.05 ? ` (${ratio.toFixed(1)}x fewer)` : '');
+  out.set('stack-depth', {
+    source: 'bench/stack-depth.json',
+    markdown: [
+      `Measured ${time(s.date)}, Node ${s.node}, default stack size: the deepest recursion that runs (found by bisection, to 16 frames). ` +
+        'Under `grad` on the default tiers (generated adjoint and tangent code) and with the tape forced (`setTier(\'tape\')`).',
+      '',
+      row(['recursion', 'plain', 'reverse', 'forward', 'reverse, tape', 'forward, tape']),
+      row(['---', '---:', '---:', '---:', '---:', '---:']),
+      ...s.rows.map((r) =>
+        row([
+          r.name,
+          `${thousands(r.plain)} frames`,
+          `${thousands(r.reverse)}${fewer(r.reverseRatio)}`,
+          `${thousands(r.forward)}${fewer(r.forwardRatio)}`,
+          r.reverseTape === undefined ? 'not measured' : `${thousands(r.reverseTape)}${fewer(r.reverseTapeRatio!)}`,
+          r.forwardTape === undefined ? 'not measured' : `${thousands(r.forwardTape)}${fewer(r.forwardTapeRatio!)}`,
+        ]),
+      ),
     ].join('\n'),
   });
 }

@@ -88,3 +88,9 @@ const md = [
 ].join('\n');
 writeFileSync(`${out}.md`, md);
 console.log(md);
+
+// The docs' tables come from bench/plain-call.json (bench/docs-tables.ts).
+{
+  const { updateDocs } = await import('./docs-tables.ts');
+  console.log(`Wrote bench/plain-call.json; ${updateDocs()}`);
+}

@@ -7,13 +7,44 @@
  * shared machine disturbs it less than wall-clock time; it still moves by
  * ±30% between runs. Also: heap growth over 10⁵ gradients of a small function.
  *
- *   node --expose-gc --import dualtape/register bench/tiers.ts [--only=rosenbrock,huber]
+ * Writes bench/tiers.json (docs/adjoint.md's table is generated from it by
+ * bench/docs-tables.ts) unless `--only` picks a subset.
+ *
+ *   node --expose-gc --import dualtape/register bench/tiers.ts [--only=rosenbrock,huber] [--sizes=smoke|quick|full]
  */
-import { workloads } from './cases.ts';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { workloads, type Scale } from './cases.ts';
 import { dualtapeGradient, onTape, tierLabel } from './dualtape.ts';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const scale = (process.argv.find((a) => a.startsWith('--sizes='))?.slice(8) ?? 'full') as Scale;
 const SAMPLES = 9;
+const started = new Date();
+const loadStart = loadavg()[0]!;
+
+/** One row of bench/tiers.json: CPU time per call, medians of SAMPLES interleaved samples. */
+export interface TiersRow {
+  workload: string;
+  n: number;
+  plainUs: number;
+  handUs: number;
+  adjointUs: number;
+  tapeUs: number;
+  /** The tier the gradient ran on by default ('adjoint' or the reason it fell back to the tape). */
+  tier: string;
+}
+export interface TiersFile {
+  date: string;
+  machine: { cpuModel: string; cores: number; node: string; loadAverage: { start: number; end: number } };
+  sizes: Scale;
+  samples: number;
+  durationSeconds: number;
+  clock: string;
+  rows: TiersRow[];
+  heapGrowthKiB: number | null;
+}
+const records: TiersRow[] = [];
 
 function cpuTime(run: () => unknown, reps: number): number {
   const t0 = process.cpuUsage();
@@ -27,7 +58,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const rows: string[][] = [];
 for (const w of workloads) {
   if (only && !only.includes(w.id)) continue;
-  for (const key of w.sizes.quick) {
+  for (const key of w.sizes[scale]) {
     const inst = w.make(key);
     const { x, data } = inst;
     const g = dualtapeGradient(w.f, 'reverse', w.hasData);
@@ -53,6 +84,7 @@ for (const w of workloads) {
       methods.forEach(([, run], m) => samples[m]!.push(cpuTime(run, reps[m]!)));
     }
     const [plain, hand, adj, tape] = samples.map(median) as [number, number, number, number];
+    records.push({ workload: w.id, n: inst.n, plainUs: plain, handUs: hand, adjointUs: adj, tapeUs: tape, tier: tierLabel(w.f) });
     rows.push([w.id, String(inst.n), `${plain.toFixed(plain < 10 ? 3 : 1)} µs`, (hand / plain).toFixed(2), (adj / plain).toFixed(2), (tape / plain).toFixed(1),
       (adj / hand).toFixed(2), tierLabel(w.f)]);
     process.stderr.write(`${w.id} n=${inst.n} done\n`);
@@ -68,6 +100,7 @@ for (const r of rows) console.log(line(r));
 
 // Heap over 10⁵ gradients of a small function (needs --expose-gc).
 const gc = (globalThis as { gc?: () => void }).gc;
+let heapGrowthKiB: number | null = null;
 if (gc) {
   const rb = workloads.find((w) => w.id === 'rosenbrock')!;
   const inst = rb.make(10);
@@ -78,5 +111,22 @@ if (gc) {
   for (let i = 0; i < 100_000; i++) g(inst.x, undefined);
   gc();
   const after = process.memoryUsage().heapUsed;
+  heapGrowthKiB = Math.round((after - before) / 1024);
   console.log(`\nheap after 10^5 gradients of Rosenbrock n = 10 (adjoint tier): ${((after - before) / 1024).toFixed(0)} KiB growth`);
+}
+
+if (!only) {
+  const record: TiersFile = {
+    date: started.toISOString(),
+    machine: { cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadAverage: { start: loadStart, end: loadavg()[0]! } },
+    sizes: scale,
+    samples: SAMPLES,
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    clock: 'process.cpuUsage (user + system), µs per call',
+    rows: records,
+    heapGrowthKiB,
+  };
+  writeFileSync(new URL('./tiers.json', import.meta.url), `${JSON.stringify(record, null, 2)}\n`);
+  const { updateDocs } = await import('./docs-tables.ts');
+  console.log(`Wrote bench/tiers.json; ${updateDocs()}`);
 }
