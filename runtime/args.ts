@@ -316,7 +316,7 @@ const guarded = new WeakMap<Function, Function>();
  * `fc` with a stack overflow inside it turned into a DualtapeError that says
  * what to do. Compiled code needs more stack per call than the original (a
  * recursive function compiles without the fast path's temporaries, and still
- * needs up to about 1.5x, see bench/stack-depth.ts), so a
+ * needs about 2x on the generated tiers, see bench/stack-depth.json), so a
  * recursion that fits when called plainly can overflow under grad. The
  * innermost entry point converts the RangeError; outer ones pass it on.
  */
@@ -341,10 +341,11 @@ function stackOverflow(api: string, fc: Function, cause: RangeError): DualtapeEr
   const name = fc.name ? `\`${fc.name}\`` : 'the function';
   return new DualtapeError(
     `dualtape: the call stack overflowed while ${api} ran ${name}. Differentiated code uses more stack per call ` +
-      `than the original (up to about 1.5x for a recursive function), so a recursion that runs plainly may be too ` +
+      `than the original (about 2x for a recursive function on the generated tiers, see bench/stack-depth.json), so a recursion that runs plainly may be too ` +
       `deep under ${api}. Fix: write the ` +
-      `recursion as a loop (or recurse on halves instead of one element at a time), or give Node a larger stack ` +
-      `(node --stack-size=N, in KiB; the default is about 984).`,
+      `recursion as a loop (or recurse on halves instead of one element at a time), run it on the tape tier ` +
+      `(setTier('tape') or DUALTAPE_TIER=tape: its frames are closer to the original's), or give Node a larger ` +
+      `stack (node --stack-size=N, in KiB; the default is about 984).`,
     { cause },
   );
 }
