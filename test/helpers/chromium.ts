@@ -23,20 +23,26 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** The path of a Chromium binary, and where it came from. */
-export async function chromiumExecutable(): Promise<{ path: string; source: string }> {
+export async function chromiumExecutable(opts: { source?: 'npm' } = {}): Promise<{ path: string; source: string }> {
+  if (opts.source === 'npm') return registryChromium();
   const fromEnv = process.env['CHROMIUM'];
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`CHROMIUM is set to ${fromEnv}, which does not exist`);
     return { path: fromEnv, source: 'CHROMIUM' };
   }
   if (existsSync('/usr/bin/chromium')) return { path: '/usr/bin/chromium', source: 'system' };
+  return registryChromium();
+}
+
+/** The Chromium shipped inside the npm package @sparticuz/chromium (what a bare machine uses). */
+async function registryChromium(): Promise<{ path: string; source: string }> {
   const sparticuz = (await import('@sparticuz/chromium')).default;
   return { path: await sparticuz.executablePath(), source: '@sparticuz/chromium' };
 }
 
-/** Launches headless Chromium (see chromiumExecutable for which one). */
-export async function launchChromium(): Promise<Browser> {
-  const { path, source } = await chromiumExecutable();
+/** Launches headless Chromium (see chromiumExecutable for which one; `source: 'npm'` forces the registry's). */
+export async function launchChromium(opts: { source?: 'npm' } = {}): Promise<Browser> {
+  const { path, source } = await chromiumExecutable(opts);
   // The registry build runs as a single process (it is built for small sandboxes).
   const args = source === '@sparticuz/chromium' ? [...CHROMIUM_ARGS, '--single-process', '--no-zygote'] : CHROMIUM_ARGS;
   return chromium.launch({ executablePath: path, args });
