@@ -28,6 +28,8 @@ import plugin from '../plugin/index.ts';
 import * as runtimeIndex from '../runtime/index.ts';
 import * as runtimeOps from '../runtime/ops.ts';
 import { hasTangentCode, setTangentTier } from '../runtime/tangent.ts';
+import { compareTangent } from './helpers/tangent-fixture.ts';
+import { checkAdjoint } from './helpers/adjoint-fixture.ts';
 
 const require = createRequire(import.meta.url);
 const presetTypescript = require.resolve('@babel/preset-typescript');
@@ -113,9 +115,11 @@ function executeWith(fixture: Fixture, file: string): void {
   const runtime = fixture.options.pluginOptions?.runtime ?? 'dualtape';
   const result = transformSync(readFileSync(file, 'utf8'), babelOptions(fixture.options, file, [modulesCommonjs]));
   if (result?.code == null) throw new Error(`no output for ${file}`);
-  // `dualtape/tangent-tier`: exec.ts of the tangent suite compares the generated code with the Dual runtime.
+  // `dualtape/tangent-tier` and `dualtape/adjoint-tier`: the checks the exec.ts files of the tangent and adjoint
+  // suites share (test/helpers/tangent-fixture.ts, test/helpers/adjoint-fixture.ts).
   const modules: Record<string, unknown> = {
-    [runtime]: runtimeIndex, [`${runtime}/ops`]: runtimeOps, [`${runtime}/tangent-tier`]: { hasTangentCode, setTangentTier },
+    [runtime]: runtimeIndex, [`${runtime}/ops`]: runtimeOps, [`${runtime}/tangent-tier`]: { hasTangentCode, setTangentTier, compareTangent },
+    [`${runtime}/adjoint-tier`]: { checkAdjoint },
   };
   const fakeRequire = (id: string) => {
     if (!(id in modules)) throw new Error(`exec.ts of ${fixture.name} imports ${id}, which the runner does not provide`);
