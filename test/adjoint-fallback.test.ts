@@ -12,6 +12,13 @@ import { expectClose, fdGrad } from './helpers/check.js';
 // Functions the adjoint tier does not compile: each must say why, and its gradient must stay right.
 // ---------------------------------------------------------------------------
 
+/** The reverse sweep reads `data.scale` again to recompute the partial 2·data.scale·p[i]. */
+function scaledSquares(p: number[], data: { scale: number }): number {
+  let t = 0;
+  for (let i = 0; i < p.length; i++) t += data.scale * p[i] * p[i];
+  return t;
+}
+
 function withForOf(x: number[]): number {
   let s = 0;
   for (const v of x) s += v * v;
@@ -115,6 +122,20 @@ describe('fallback to the tape, per function, with the reason', () => {
     expectClose(g, fdGrad(andThenTernary, [x], 0), 1e-7, 1e-8);
     expect(tierOf(andThenTernary).tier).toBe('tape');
   });
+  it('data that may read differently twice (a getter, a class instance) runs on the tape, so the reverse sweep cannot see another value', () => {
+    expect(tierOf(scaledSquares).tier).toBe('adjoint');
+    // A getter with state: the forward pass reads 1 then 2, so f = 1·1² + 2·2² and the gradient is [2·1·1, 2·2·2].
+    let reads = 0;
+    const counting = { get scale() { return ++reads; } };
+    expect(grad(scaledSquares, { argnums: 0 })([1, 2], counting)).toEqual([2, 8]);
+    expect(reads).toBe(2);
+    class Scale { constructor(private readonly s: number) {} get scale() { return this.s; } }
+    expect(grad(scaledSquares, { argnums: 0 })([1, 2], new Scale(3))).toEqual([6, 12]);
+    // Plain data keeps the adjoint tier and gives the same numbers.
+    expect(grad(scaledSquares, { argnums: 0 })([1, 2], { scale: 3 })).toEqual([6, 12]);
+    expect(grad(scaledSquares, { argnums: 0 })([1, 2], { scale: 3 })).toEqual(grad(scaledSquares, { argnums: 0 })([1, 2], new Scale(3)));
+  });
+
   it('an argument the compiled code sees as data, when it is differentiated, runs on the tape', () => {
     void logged;
     expect(tierOf(objectParam).tier).toBe(process.env.DUALTAPE_TIER === 'tape' ? 'tape' : 'adjoint');

@@ -108,6 +108,43 @@ export function adjointRefusal(info: AdjointInfo, self: unknown, args: readonly 
     if (kind === 'data') return `argument ${k} is not a number or an array of numbers in the compiled code`;
     if (!fits(args[k], kind)) return `argument ${k} does not have the shape the compiled code expects (${kind})`;
   }
+  // The reverse sweep reads data arguments again (it recomputes partials such as 2·data.scale·x[i]
+  // instead of saving them): only values that read the same twice may go there.
+  for (let k = 0; k < args.length; k++) {
+    if (which.includes(k)) continue;
+    const why = unstable(args[k], `argument ${k}`, 0);
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}
+
+/**
+ * Why reading `x` twice could give two values (undefined: it cannot): a getter, a proxy-like or
+ * class instance (whose getters live on its prototype), anywhere inside plain objects and arrays.
+ */
+function unstable(x: unknown, path: string, depth: number): string | undefined {
+  if (x === null || typeof x !== 'object') return undefined;
+  if (x instanceof Float64Array || x instanceof Float32Array) return undefined;
+  if (depth > 8) return `${path} is nested too deeply to check that it reads the same twice`;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      if (e !== null && typeof e === 'object') {
+        const why = unstable(e, `${path}[${i}]`, depth + 1);
+        if (why !== undefined) return why;
+      }
+    }
+    return undefined;
+  }
+  const proto = Object.getPrototypeOf(x);
+  if (proto !== Object.prototype && proto !== null) return `${path} is not a plain object (a getter on its class could change between the sweeps)`;
+  const descriptors = Object.getOwnPropertyDescriptors(x);
+  for (const key of Object.keys(descriptors)) {
+    const d = descriptors[key]!;
+    if (d.get !== undefined || d.set !== undefined) return `${path}.${key} is a getter (it could change between the sweeps)`;
+    const why = unstable(d.value, `${path}.${key}`, depth + 1);
+    if (why !== undefined) return why;
+  }
   return undefined;
 }
 
